@@ -1,0 +1,36 @@
+# Two entry points for a new user: `make run` (install + audit the bundled sample) and
+# `make test` (install + run the tests). The venv is rebuilt only when the lock file changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench catalogue clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/cramp-audit run
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+catalogue: $(STAMP)
+	$(BIN)/cramp-audit rules --markdown > docs/rules.md
+
+clean:
+	rm -rf $(VENV) reports audit.duckdb .pytest_cache

@@ -1,0 +1,110 @@
+"""The canonical tables of extract-format.md: one declaration per column, read by ingest,
+validation, loading and the adapters alike (the single place a column's type and duty live)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Code-system tokens a canonical extract may use (extract-format.md), plus the ones real
+# sources need (ICD9CM history, ICD10PCS procedures, NDC drugs, LOCAL codes matched by text).
+CODE_SYSTEMS: dict[str, tuple[str, ...]] = {
+    "diagnoses": ("ICD10CM", "ICD9CM", "SNOMED"),
+    "medications": ("RXNORM", "NDC", "LOCAL"),
+    "labs": ("LOINC", "LOCAL"),
+    "procedures": ("CPT", "HCPCS", "SNOMED", "ICD10PCS", "ICD9CM", "LOCAL"),
+}
+
+SEXES = ("F", "M", "O", "U")
+MEDICATION_STATUSES = ("active", "completed", "stopped", "cancelled", "entered-in-error", "on-hold", "draft",
+                       "unknown")
+# Orders in these statuses never count for any rule (extract-format.md).
+IGNORED_MEDICATION_STATUSES = ("cancelled", "entered-in-error")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str  # "text", "date", "number"
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: str | None = None  # unique per extract
+    required_file: bool = False
+    date_columns_ordered: tuple[str, str] | None = None  # (start, end): end >= start, else end repaired
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name: str, dtype: str = "text", required: bool = False) -> Column:
+    return Column(name, dtype, required)
+
+
+PATIENTS = Table(
+    "patients",
+    (_c("patient_id", required=True), _c("birth_date", "date", True), _c("sex"), _c("death_date", "date"),
+     _c("site_id")),
+    key="patient_id", required_file=True,
+)
+ENCOUNTERS = Table(
+    "encounters",
+    (_c("encounter_id", required=True), _c("patient_id", required=True), _c("start_date", "date", True),
+     _c("end_date", "date"), _c("encounter_class"), _c("site_id"), _c("provider_id")),
+    key="encounter_id", date_columns_ordered=("start_date", "end_date"),
+)
+DIAGNOSES = Table(
+    "diagnoses",
+    (_c("patient_id", required=True), _c("encounter_id"), _c("code_system", required=True),
+     _c("code", required=True), _c("description"), _c("recorded_date", "date", True),
+     _c("resolved_date", "date")),
+    required_file=True, date_columns_ordered=("recorded_date", "resolved_date"),
+)
+MEDICATIONS = Table(
+    "medications",
+    (_c("order_id", required=True), _c("patient_id", required=True), _c("encounter_id"),
+     _c("code_system", required=True), _c("code", required=True), _c("description"),
+     _c("start_date", "date", True), _c("end_date", "date"), _c("dose_value", "number"), _c("dose_unit"),
+     _c("frequency_per_day", "number"), _c("route"), _c("prescriber_id"), _c("status")),
+    key="order_id", required_file=True, date_columns_ordered=("start_date", "end_date"),
+)
+LABS = Table(
+    "labs",
+    (_c("patient_id", required=True), _c("encounter_id"), _c("code_system", required=True),
+     _c("code", required=True), _c("description"), _c("collected_date", "date", True),
+     _c("value_numeric", "number"), _c("value_text"), _c("unit"), _c("ref_low", "number"),
+     _c("ref_high", "number")),
+)
+PROCEDURES = Table(
+    "procedures",
+    (_c("patient_id", required=True), _c("encounter_id"), _c("code_system", required=True),
+     _c("code", required=True), _c("description"), _c("performed_date", "date", True)),
+)
+
+# Load order matters: patients first (every table refers to them), then encounters.
+TABLES: tuple[Table, ...] = (PATIENTS, ENCOUNTERS, DIAGNOSES, MEDICATIONS, LABS, PROCEDURES)
+TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+
+# Columns every canonical frame carries from ingest on, so a failure maps back to its file row.
+SOURCE_FILE = "_source_file"
+SOURCE_ROW = "_source_row"  # 1-based, header excluded
+
+# Source columns that are direct identifiers: dropped at ingestion by every adapter, whatever
+# the source calls them (compared case-insensitively, after removing non-letters).
+IDENTIFIER_COLUMN_WORDS = (
+    "name", "firstname", "lastname", "middlename", "given", "family", "prefix", "suffix", "maiden",
+    "address", "street", "city", "zip", "zipcode", "postcode", "postalcode", "phone", "telephone", "email",
+    "ssn", "socialsecuritynumber", "mrn", "medicalrecordnumber", "passport", "drivers", "license", "licence",
+)

@@ -1,0 +1,46 @@
+-- audit.*: append-only results keyed by run_id (outputs.md). Rows of a run are published in one
+-- transaction at its end; only audit.runs is written earlier (status 'running', then final).
+CREATE SCHEMA IF NOT EXISTS audit;
+
+CREATE TABLE IF NOT EXISTS audit.runs (
+    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP,
+    status VARCHAR,               -- running | succeeded | failed
+    source_path VARCHAR, source_format VARCHAR, source_checksum VARCHAR,
+    period_start DATE, period_end DATE, rule_pack_version VARCHAR, value_sets_checksum VARCHAR,
+    parameters JSON, code_version VARCHAR,
+    rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, rows_repaired BIGINT, rows_skipped BIGINT,
+    extract_date DATE, error VARCHAR);
+
+CREATE TABLE IF NOT EXISTS audit.rules (
+    run_id VARCHAR, rule_id VARCHAR, title VARCHAR, severity VARCHAR, guideline_statement VARCHAR);
+
+CREATE TABLE IF NOT EXISTS audit.cohort (
+    run_id VARCHAR, patient_id VARCHAR, index_date DATE, age_at_index INTEGER, sex VARCHAR, site_id VARCHAR,
+    followup_end DATE);
+
+CREATE TABLE IF NOT EXISTS audit.cohort_attrition (
+    run_id VARCHAR, step_number INTEGER, step VARCHAR, patients BIGINT);
+
+CREATE TABLE IF NOT EXISTS audit.patient_rules (
+    run_id VARCHAR, rule_id VARCHAR, patient_id VARCHAR, status VARCHAR, reason VARCHAR);
+
+CREATE TABLE IF NOT EXISTS audit.rule_results (
+    run_id VARCHAR, rule_id VARCHAR, denominator BIGINT, exclusions BIGINT, not_evaluable BIGINT,
+    deviations BIGINT, deviation_rate DOUBLE, previous_deviation_rate DOUBLE);
+
+CREATE TABLE IF NOT EXISTS audit.deviations (
+    run_id VARCHAR, rule_id VARCHAR, patient_id VARCHAR, event_date DATE, severity VARCHAR,
+    explanation VARCHAR, evidence JSON);
+
+CREATE TABLE IF NOT EXISTS audit.quarantine (
+    run_id VARCHAR, table_name VARCHAR, source_file VARCHAR, source_row BIGINT, action VARCHAR,
+    field VARCHAR, reason VARCHAR, record JSON);
+
+CREATE TABLE IF NOT EXISTS audit.data_quality (
+    run_id VARCHAR, table_name VARCHAR, check_name VARCHAR, rows_checked BIGINT, rows_failed BIGINT,
+    passed BOOLEAN);
+
+-- Per source table: rows read = loaded + rejected + deliberately skipped (adapters count skips).
+CREATE TABLE IF NOT EXISTS audit.table_counts (
+    run_id VARCHAR, table_name VARCHAR, source_table VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
+    rows_rejected BIGINT, rows_repaired BIGINT, rows_skipped BIGINT, skip_reason VARCHAR);
