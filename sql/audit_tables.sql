@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS audit.deviations (
 
 CREATE TABLE IF NOT EXISTS audit.quarantine (
     run_id VARCHAR, table_name VARCHAR, source_file VARCHAR, source_row BIGINT, action VARCHAR,
-    field VARCHAR, reason VARCHAR, record JSON);
+    field VARCHAR, reason VARCHAR, record JSON,
+    check_name VARCHAR);          -- stable id of the failed check, e.g. "end_date:before_start"
 
 CREATE TABLE IF NOT EXISTS audit.data_quality (
     run_id VARCHAR, table_name VARCHAR, check_name VARCHAR, rows_checked BIGINT, rows_failed BIGINT,

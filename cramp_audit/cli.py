@@ -1,0 +1,161 @@
+"""The `cramp-audit` command (outputs.md): run, validate, rules, schedule.
+
+Exit status: 0 success; 2 bad usage or an unreadable extract (one line on stderr, database
+untouched); 3 the database is busy with another run; 1 any other failure (the run is marked failed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from transforms.base import ExtractError
+from transforms.registry import FORMATS
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+BUNDLED_SAMPLE = Path(__file__).resolve().parent.parent / "data_samples" / "sample"
+
+
+class UsageError(Exception):
+    pass
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (expected YYYY-MM-DD): {text}") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's default prints usage too)
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cramp-audit", description="Audit EHR extracts against the leg-cramps guideline.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add_source_options(p: argparse.ArgumentParser, source_optional: bool) -> None:
+        p.add_argument("source", nargs="?" if source_optional else None, default=None,
+                       help="extract folder" + (" (default: the bundled sample)" if source_optional else ""))
+        p.add_argument("--format", choices=FORMATS, default=None, help="source format (default: detected)")
+
+    run = commands.add_parser("run", help="the whole audit as one Prefect flow run")
+    add_source_options(run, source_optional=True)
+    run.add_argument("--db", default="audit.duckdb", help="DuckDB file (default: audit.duckdb)")
+    run.add_argument("--reports", default="reports", help="reports folder (default: reports/)")
+    run.add_argument("--period-start", type=_date)
+    run.add_argument("--period-end", type=_date)
+    run.add_argument("--config", help="TOML file overriding rule parameters")
+    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="wait this long for another run on the same database to finish (default: refuse)")
+    run.add_argument("--no-prefect", action="store_true",
+                     help="run the same steps as plain functions, without Prefect (for debugging)")
+
+    validate = commands.add_parser("validate", help="ingest and validate only; writes nothing")
+    add_source_options(validate, source_optional=False)
+
+    rules = commands.add_parser("rules", help="list the rule pack and the parameters in force")
+    rules.add_argument("--config", help="TOML file overriding rule parameters")
+    rules.add_argument("--markdown", action="store_true", help="print the rule catalogue as Markdown")
+
+    schedule = commands.add_parser("schedule", help="serve the audit flow on a cron schedule")
+    schedule.add_argument("--cron", required=True, help='cron expression, e.g. "0 6 * * 1"')
+    add_source_options(schedule, source_optional=False)
+    schedule.add_argument("--db", default="audit.duckdb")
+    schedule.add_argument("--reports", default="reports")
+    schedule.add_argument("--config")
+    schedule.add_argument("--name", default="cramp-audit", help="deployment name")
+    return parser
+
+
+def _request(args: argparse.Namespace):  # noqa: ANN202 - AuditRequest, imported lazily (fast --help)
+    from cramp_audit.pipeline import AuditRequest
+
+    if args.period_start and args.period_end and args.period_start > args.period_end:
+        raise UsageError("--period-start is after --period-end")
+    config = getattr(args, "config", None)
+    if config and not Path(config).is_file():
+        raise UsageError(f"{config}: no such configuration file")
+    return AuditRequest(
+        source=str(args.source or BUNDLED_SAMPLE), db_path=args.db, reports_dir=args.reports,
+        source_format=args.format, period_start=getattr(args, "period_start", None),
+        period_end=getattr(args, "period_end", None), config_path=config,
+        lock_wait_seconds=getattr(args, "wait", 0.0))
+
+
+def _progress(message: str) -> None:
+    print(f"cramp-audit: {message}", file=sys.stderr, flush=True)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from cramp_audit.summary import closing_lines
+
+    request = _request(args)
+    if args.no_prefect:
+        from cramp_audit.pipeline import run_audit
+
+        summary = run_audit(request, progress=_progress)
+    else:
+        from flows.audit import run_flow
+
+        summary = run_flow(request, progress=_progress)
+    print("\n".join(closing_lines(request, summary)))
+    return EXIT_OK
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    from cramp_audit.pipeline import summarise, validate_extract
+    from cramp_audit.summary import validation_table
+    from transforms.registry import read_extract
+
+    extract = read_extract(Path(args.source), args.format)
+    validations = validate_extract(extract, extract.extract_date or date.today())
+    print(validation_table(extract, summarise(extract, validations)))
+    return EXIT_OK
+
+
+def command_rules(args: argparse.Namespace) -> int:
+    from cramp_audit.config import load_parameters
+    from cramp_audit.rules_engine import catalogue_markdown, list_rules_text
+
+    params = load_parameters(Path(args.config) if args.config else None)
+    print(catalogue_markdown(params) if args.markdown else list_rules_text(params))
+    return EXIT_OK
+
+
+def command_schedule(args: argparse.Namespace) -> int:
+    from flows.audit import serve_on_schedule
+
+    args.period_start = args.period_end = None
+    serve_on_schedule(_request(args), cron=args.cron, name=args.name)
+    return EXIT_OK
+
+
+COMMANDS = {"run": command_run, "validate": command_validate, "rules": command_rules, "schedule": command_schedule}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cramp_audit.db import DatabaseBusyError
+
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, ExtractError) as exc:
+        print(f"cramp-audit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DatabaseBusyError as exc:
+        print(f"cramp-audit: error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except KeyboardInterrupt:
+        print("cramp-audit: interrupted; the run is marked failed and audit.* is unchanged", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - the last line a user sees; the ledger has the details
+        print(f"cramp-audit: error: the run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

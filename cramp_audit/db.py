@@ -1,0 +1,80 @@
+"""DuckDB access: the SQL files of sql/, the database file's tables, and one writer at a time."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+import sql
+
+SQL_DIR = Path(sql.__file__).parent
+
+
+class DatabaseBusyError(Exception):
+    """Another cramp-audit run holds the database."""
+
+
+def sql_text(name: str) -> str:
+    """The text of a file under sql/ (e.g. "staging.sql", "reports/rule_summary.sql")."""
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def run_sql_file(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    con.execute(sql_text(name))
+
+
+def initialise(con: duckdb.DuckDBPyConnection) -> None:
+    """Creates every schema and table a run needs (idempotent: earlier runs stay intact)."""
+    for name in ("staging.sql", "audit_tables.sql", "latest_views.sql"):
+        run_sql_file(con, name)
+    con.execute("CREATE SCHEMA IF NOT EXISTS work; CREATE SCHEMA IF NOT EXISTS ref;")
+
+
+@contextmanager
+def exclusive(db_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Holds an advisory lock beside the database for a whole run, so a second run on the same file
+    is refused (or waits) instead of interleaving with the first. The OS drops the lock if the
+    process dies, so a killed run never blocks the next one."""
+    import time
+
+    lock_path = Path(f"{db_path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise DatabaseBusyError(
+                        f"{db_path}: another cramp-audit run ({holder}) is writing this database; "
+                        "try again when it has finished") from None
+                time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def connect(db_path: Path | str) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(db_path))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise DatabaseBusyError(f"{db_path}: the database is open in another process (a DuckDB client "
+                                    "or another run); close it and try again") from exc
+        raise

@@ -1,0 +1,292 @@
+"""The audit's steps as plain functions (tests and benchmarks call them directly) and the one
+composition of them that both the command line's plain mode and the Prefect flow use. Steps take
+and return only paths, ids and small summaries, never frames or connections, so each can be a
+Prefect task."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cramp_audit import ledger
+from cramp_audit.db import SQL_DIR, connect, exclusive, initialise, run_sql_file, sql_text
+from cramp_audit.load import insert_frame, load_validated
+from schemas.spec import SOURCE_FILE, TABLES
+from schemas.validate import TableValidation, validate_table
+from transforms.base import SourceExtract
+from transforms.registry import read_extract
+
+RULE_PACK_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    """Everything a run needs, as plain values (so Prefect can show and hash it)."""
+
+    source: str
+    db_path: str = "audit.duckdb"
+    reports_dir: str = "reports"
+    source_format: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    config_path: str | None = None
+    lock_wait_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Dates arrive as text when Prefect passes the request through JSON (a served deployment).
+        for name in ("period_start", "period_end"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, date.fromisoformat(value))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TableCounts:
+    table_name: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    rows_repaired: int
+    rows_skipped: int
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# ---------------------------------------------------------------- ingest + validate (no database)
+
+def validate_extract(extract: SourceExtract, extract_date: date) -> list[TableValidation]:
+    """Validates every table of an extract, patients first (the others must refer to them)."""
+    results: list[TableValidation] = []
+    patient_ids = encounter_ids = None
+    for table in TABLES:
+        frame = extract.tables.get(table.name)
+        if frame is None:
+            continue
+        result = validate_table(frame, table.name, extract_date, patient_ids, encounter_ids)
+        if table.name == "patients":
+            patient_ids = result.loaded["patient_id"]
+        elif table.name == "encounters":
+            encounter_ids = result.loaded["encounter_id"]
+        results.append(result)
+    return results
+
+
+def table_counts(extract: SourceExtract, validations: list[TableValidation]) -> pl.DataFrame:
+    """Per table and source file: read = loaded + rejected + skipped (skips get their own rows)."""
+    frames = []
+    for v in validations:
+        source = extract.tables[v.table_name].group_by(SOURCE_FILE).len("rows_read")
+        loaded = v.loaded.group_by(SOURCE_FILE).len("rows_loaded")
+        quarantine = v.quarantine.rename({"source_file": SOURCE_FILE})
+        by_action = [quarantine.filter(pl.col("action") == a).group_by(SOURCE_FILE).agg(
+            pl.col("source_row").n_unique().alias(f"rows_{a}")) for a in ("rejected", "repaired")]
+        frame = source
+        for other in (loaded, *by_action):
+            frame = frame.join(other, on=SOURCE_FILE, how="left")
+        frames.append(frame.select(
+            pl.lit(v.table_name).alias("table_name"), pl.col(SOURCE_FILE).alias("source_table"),
+            pl.col("rows_read").cast(pl.Int64), *[pl.col(c).fill_null(0).cast(pl.Int64) for c in
+                                                  ("rows_loaded", "rows_rejected", "rows_repaired")],
+            pl.lit(0, pl.Int64).alias("rows_skipped"), pl.lit(None, pl.String).alias("skip_reason")))
+    for skip in extract.skipped:
+        frames.append(pl.DataFrame({
+            "table_name": [skip.table_name], "source_table": [skip.source_table], "rows_read": [skip.rows],
+            "rows_loaded": [0], "rows_rejected": [0], "rows_repaired": [0], "rows_skipped": [skip.rows],
+            "skip_reason": [skip.reason]}, schema_overrides={c: pl.Int64 for c in (
+                "rows_read", "rows_loaded", "rows_rejected", "rows_repaired", "rows_skipped")}))
+    return pl.concat(frames) if frames else pl.DataFrame()
+
+
+def summarise(extract: SourceExtract, validations: list[TableValidation], top: int = 3) -> list[TableCounts]:
+    """Per canonical table: the counts `cramp-audit validate` prints, with the commonest reasons."""
+    summaries = []
+    for v in validations:
+        skipped = sum(s.rows for s in extract.skipped if s.table_name == v.table_name)
+        reasons = v.quarantine.group_by("field", "reason").len().sort("len", descending=True).head(top)
+        summaries.append(TableCounts(
+            v.table_name, v.rows_read + skipped, v.rows_loaded, v.rows_rejected, v.rows_repaired, skipped,
+            [(f"{r['field']}: {r['reason']}", r["len"]) for r in reasons.iter_rows(named=True)]))
+    return summaries
+
+
+def source_checksum(extract: SourceExtract) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(extract.files):
+        path = Path(name)
+        digest.update(path.name.encode())
+        if path.is_file():
+            with open(path, "rb") as handle:
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
+def code_version() -> str:
+    version = metadata.version("cramp-audit")
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=SQL_DIR.parent, capture_output=True,
+                                text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{version}+{commit}" if commit else version
+
+
+# ---------------------------------------------------------------- steps that write the database
+
+def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> dict[str, Any]:
+    """Reads, validates and loads the extract into staging (one transaction), and opens the run's
+    ledger row. An unreadable extract raises ExtractError before anything is written."""
+    from cramp_audit.valuesets import load_value_sets
+
+    extract = read_extract(Path(request.source), request.source_format)
+    progress(f"read {extract.format} extract: " + ", ".join(f"{k} {v.height:,} rows" for k, v in
+                                                              extract.tables.items()))
+    extract_date = extract.extract_date or date.today()
+    validations = validate_extract(extract, extract_date)
+    con = connect(request.db_path)
+    try:
+        initialise(con)
+        ledger.mark_interrupted_runs(con)
+        run = ledger.RunRecord(run_id, str(Path(request.source).resolve()), extract.format,
+                               code_version=code_version(), extract_date=extract_date)
+        ledger.start_run(con, run)
+        con.execute("BEGIN TRANSACTION")
+        run_sql_file(con, "staging_clear.sql")
+        run_sql_file(con, "work_tables.sql")
+        for v in validations:
+            load_validated(con, v, run_id)
+            progress(f"loaded {v.table_name}: {v.rows_read:,} read, {v.rows_loaded:,} loaded, "
+                     f"{v.rows_rejected:,} rejected, {v.rows_repaired:,} repaired")
+        insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
+        run.value_sets_checksum = load_value_sets(con)
+        run_sql_file(con, "derive_labs.sql")
+        con.execute("COMMIT")
+        run.source_checksum = source_checksum(extract)
+        run.rule_pack_version = RULE_PACK_VERSION
+        ledger.update_run(con, run)
+    finally:
+        con.close()
+    return {"run_id": run_id, "format": extract.format, "tables": [asdict(s) for s in summarise(extract, validations)]}
+
+
+def evaluate(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> dict[str, Any]:
+    """Cohort and rules into work.*; records the parameters and period in force on the run."""
+    from cramp_audit.config import load_parameters, set_parameters
+    from cramp_audit.rules_engine import evaluate as evaluate_rules
+
+    params = load_parameters(Path(request.config_path) if request.config_path else None)
+    con = connect(request.db_path)
+    try:
+        period_start, period_end = set_parameters(con, params, request.period_start, request.period_end)
+        con.execute(sql_text("ledger/record_parameters.sql"), {
+            "run_id": run_id, "period_start": period_start, "period_end": period_end,
+            "parameters": _json(params)})
+        evaluate_rules(con, run_id, _run_source_path(con, run_id))
+        cohort = con.execute("SELECT count(*) FROM work.cohort").fetchone()[0]
+    finally:
+        con.close()
+    progress(f"cohort {cohort:,} patients; rules evaluated for {period_start} .. {period_end}")
+    return {"cohort": cohort, "period_start": str(period_start), "period_end": str(period_end)}
+
+
+def publish(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> None:
+    """All audit.* rows of the run in one transaction, with the ledger row closed as succeeded."""
+    con = connect(request.db_path)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        run_sql_file(con, "publish.sql")
+        con.execute(sql_text("ledger/succeed_run.sql"), {"run_id": run_id})
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    progress("results published")
+
+
+def report(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> str:
+    from cramp_audit.config import load_parameters
+    from cramp_audit.reports import write_reports
+
+    params = load_parameters(Path(request.config_path) if request.config_path else None)
+    con = connect(request.db_path)
+    try:
+        paths = write_reports(con, run_id, Path(request.reports_dir), int(params["suppress_below"]))
+    finally:
+        con.close()
+    out_dir = str(Path(paths[0]).parent) if paths else str(Path(request.reports_dir) / run_id)
+    progress(f"reports written to {out_dir}")
+    return out_dir
+
+
+def fail(request: AuditRequest, run_id: str, error: str) -> None:
+    """Marks the run failed, if it got as far as having a ledger row."""
+    if not Path(request.db_path).exists():
+        return
+    con = connect(request.db_path)
+    try:
+        ledger.fail_run(con, run_id, error)
+    finally:
+        con.close()
+
+
+def _run_source_path(con, run_id: str) -> str:  # noqa: ANN001 - duckdb connection
+    return con.execute("SELECT source_path FROM audit.runs WHERE run_id = ?", [run_id]).fetchone()[0]
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+# ---------------------------------------------------------------- the one composition
+
+StepRunner = Callable[..., Any]
+
+
+def _call(step: Callable[..., Any], *args: Any) -> Any:
+    return step(*args)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str
+    ingest: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    reports_dir: str = ""
+    error: str = ""
+
+
+def run_audit(request: AuditRequest, progress: Progress = _quiet, run_step: StepRunner = _call,
+              run_id: str | None = None) -> RunSummary:
+    """ingest → evaluate → publish → report, holding the database for the whole run. Any failure
+    after the ledger row exists marks the run failed (audit.* keeps none of its rows) and re-raises."""
+    run_id = run_id or ledger.new_run_id()
+    summary = RunSummary(run_id, "running")
+    with exclusive(Path(request.db_path), request.lock_wait_seconds):
+        try:
+            summary.ingest = run_step(ingest, request, run_id, progress)
+            summary.evaluation = run_step(evaluate, request, run_id, progress)
+            run_step(publish, request, run_id, progress)
+        except BaseException as exc:
+            fail(request, run_id, f"{type(exc).__name__}: {exc}")
+            raise
+    summary.status = "succeeded"
+    summary.reports_dir = run_step(report, request, run_id, progress)
+    return summary

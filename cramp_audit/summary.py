@@ -1,0 +1,45 @@
+"""What the command line prints: the validation table and a run's closing lines."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cramp_audit.db import connect, sql_text
+
+if TYPE_CHECKING:
+    from cramp_audit.pipeline import AuditRequest, RunSummary, TableCounts
+    from transforms.base import SourceExtract
+
+
+def validation_table(extract: SourceExtract, counts: list[TableCounts]) -> str:
+    header = f"{'table':<12} {'read':>10} {'loaded':>10} {'rejected':>10} {'repaired':>10} {'skipped':>10}"
+    lines = [f"format: {extract.format}", header, "-" * len(header)]
+    for c in counts:
+        lines.append(f"{c.table_name:<12} {c.rows_read:>10,} {c.rows_loaded:>10,} {c.rows_rejected:>10,} "
+                     f"{c.rows_repaired:>10,} {c.rows_skipped:>10,}")
+        lines += [f"    {n:>6,} × {reason}" for reason, n in c.top_reasons]
+    for skip in extract.skipped:
+        lines.append(f"skipped {skip.rows:,} rows of {skip.source_table}: {skip.reason}")
+    balanced = all(c.rows_read == c.rows_loaded + c.rows_rejected + c.rows_skipped for c in counts)
+    lines.append("counts reconcile: rows read = loaded + rejected + skipped" if balanced
+                 else "WARNING: counts do not reconcile")
+    return "\n".join(lines)
+
+
+def closing_lines(request: AuditRequest, summary: RunSummary) -> list[str]:
+    con = connect(request.db_path)
+    try:
+        rules = con.execute(sql_text("summary/rule_deviations.sql"), {"run_id": summary.run_id}).fetchall()
+    finally:
+        con.close()
+    cohort = summary.evaluation.get("cohort", 0)
+    lines = [f"run {summary.run_id} {summary.status}",
+             f"period {summary.evaluation.get('period_start')} .. {summary.evaluation.get('period_end')}",
+             f"cohort: {cohort:,} patients" + ("" if cohort else
+                                               " (no patient with a leg-cramps diagnosis in the period)")]
+    for rule_id, _title, denominator, deviations, rate in rules:
+        shown = "—" if rate is None else f"{rate:.1%}"
+        lines.append(f"  {rule_id:<26} {deviations:>6,} deviations of {denominator:>6,}  ({shown})")
+    lines.append(f"reports: {summary.reports_dir}")
+    lines.append(f"database: {request.db_path}")
+    return lines

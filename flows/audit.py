@@ -1,0 +1,73 @@
+"""The audit as one Prefect flow: each step of cramp_audit.pipeline is a task; the flow adds
+nothing but orchestration (names, retries where they help, logging, the run-summary artifact)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+from cramp_audit import pipeline
+from cramp_audit.pipeline import AuditRequest, RunSummary
+
+# Reading files on a network share can fail transiently: ingest retries; the rest is deterministic.
+ingest_task = task(pipeline.ingest, name="ingest-validate-load", retries=2, retry_delay_seconds=10)
+evaluate_task = task(pipeline.evaluate, name="cohort-and-rules")
+publish_task = task(pipeline.publish, name="publish-results")
+report_task = task(pipeline.report, name="write-reports")
+TASKS = {pipeline.ingest: ingest_task, pipeline.evaluate: evaluate_task, pipeline.publish: publish_task,
+         pipeline.report: report_task}
+
+
+def _logged(progress: pipeline.Progress | None) -> pipeline.Progress:
+    def emit(message: str) -> None:
+        get_run_logger().info(message)
+        if progress is not None:
+            progress(message)
+    return emit
+
+
+@flow(name="cramp-audit", log_prints=False, persist_result=False)
+def audit_flow(request: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
+    audit_request = AuditRequest(**request)
+    progress = _logged(_terminal_progress)
+
+    def run_step(step: Any, *args: Any) -> Any:
+        # Tasks take the request as a dict: plain values that Prefect can hash and show.
+        return TASKS[step].with_options(cache_policy=None)(*args)
+
+    summary = pipeline.run_audit(audit_request, progress=progress, run_step=run_step, run_id=run_id)
+    create_table_artifact(key="cramp-audit-run-summary", table=_summary_rows(summary),
+                          description=f"cramp-audit run {summary.run_id}")
+    return summary.__dict__
+
+
+# Where run_flow wants progress lines on the terminal besides Prefect's log (None when served).
+_terminal_progress: pipeline.Progress | None = None
+
+
+def _summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
+    rows = [{"item": "run_id", "value": summary.run_id}, {"item": "status", "value": summary.status},
+            {"item": "cohort", "value": summary.evaluation.get("cohort")},
+            {"item": "reports", "value": summary.reports_dir}]
+    for table in summary.ingest.get("tables", []):
+        rows.append({"item": f"{table['table_name']} read/loaded/rejected",
+                     "value": f"{table['rows_read']}/{table['rows_loaded']}/{table['rows_rejected']}"})
+    return rows
+
+
+def run_flow(request: AuditRequest, progress: pipeline.Progress | None = None) -> RunSummary:
+    """Runs the flow in this process (Prefect's local mode, or the server PREFECT_API_URL names)."""
+    global _terminal_progress
+    _terminal_progress = progress
+    try:
+        result = audit_flow(request.as_dict())
+    finally:
+        _terminal_progress = None
+    return RunSummary(**result)
+
+
+def serve_on_schedule(request: AuditRequest, cron: str, name: str) -> None:
+    """Serves the flow on a cron schedule until stopped; stopping does not pause the schedule."""
+    audit_flow.serve(name=name, cron=cron, parameters={"request": request.as_dict()}, pause_on_shutdown=False)

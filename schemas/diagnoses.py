@@ -1,0 +1,11 @@
+"""pandera model of diagnoses: the column checks of schemas/spec.py (known patient and code
+system, plausible dates) and nothing table-specific."""
+
+from schemas.checks import RowCheck
+from schemas.spec import DIAGNOSES
+
+TABLE = DIAGNOSES
+
+
+def extra_checks() -> list[RowCheck]:
+    return []

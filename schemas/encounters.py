@@ -1,0 +1,11 @@
+"""pandera model of encounters: the column checks of schemas/spec.py (unique encounter_id,
+known patient, end not before start) and nothing table-specific."""
+
+from schemas.checks import RowCheck
+from schemas.spec import ENCOUNTERS
+
+TABLE = ENCOUNTERS
+
+
+def extra_checks() -> list[RowCheck]:
+    return []

@@ -1,0 +1,17 @@
+"""pandera model of medications: unique order_id; doses and frequencies must be positive and
+units known, else that one field is nulled (the order itself is still good evidence)."""
+
+from schemas.checks import RowCheck, known_unit, one_of, positive
+from schemas.spec import MEDICATION_STATUSES, MEDICATIONS
+from schemas.units import known_units
+
+TABLE = MEDICATIONS
+
+
+def extra_checks() -> list[RowCheck]:
+    return [
+        positive("dose_value"),
+        positive("frequency_per_day"),
+        known_unit("dose_unit", known_units("dose")),
+        one_of("status", list(MEDICATION_STATUSES), "status"),
+    ]

@@ -1,0 +1,31 @@
+"""Which adapter reads which format, and format detection when --format is omitted."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from transforms.base import ExtractError, SourceExtract
+
+FORMATS = ("canonical", "synthea", "omop", "mimic", "fhir")
+
+
+def resolve_format(source: Path, requested: str | None) -> str:
+    if not source.exists():
+        raise ExtractError(f"{source}: no such folder")
+    if not source.is_dir():
+        raise ExtractError(f"{source}: not a folder (an extract is a folder with one file per table)")
+    if requested is not None:
+        if requested not in FORMATS:
+            raise ExtractError(f"unknown format '{requested}' (expected one of {', '.join(FORMATS)})")
+        return requested
+    from transforms.detect import detect_format
+
+    return detect_format(source)
+
+
+def read_extract(source: Path, requested_format: str | None = None) -> SourceExtract:
+    """Reads a source folder into canonical string frames with the adapter of its format."""
+    fmt = resolve_format(source, requested_format)
+    adapter = importlib.import_module(f"transforms.{fmt}")
+    return adapter.read(source)
