@@ -1,0 +1,100 @@
+"""Real-world file shapes read correctly, and an unreadable extract is refused with exit 2 and one
+line naming the file (and column), leaving the database as it was."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cramp_audit.cli import main
+from tests.extract_builder import DEFAULT_PATIENT, write_extract
+from transforms.base import ExtractError
+from transforms.registry import read_extract
+
+
+def _patients_file(folder: Path, content: bytes) -> None:
+    write_extract(folder)
+    (folder / "patients.csv").write_bytes(content)
+
+
+@pytest.mark.parametrize("content", [
+    b"\xef\xbb\xbfpatient_id,birth_date,sex\nP1,1950-01-01,F\n",          # UTF-8 BOM
+    b"patient_id,birth_date,sex\r\nP1,1950-01-01,F\r\n",                   # CRLF
+    b"PATIENT_ID,Birth_Date,SEX\nP1,1950-01-01,F\n",                       # upper-case headers
+    b"patient_id,birth_date,sex,notes\nP1,1950-01-01,F,\"a, b\nc\"\n",     # quoted comma + newline, extra column
+], ids=["bom", "crlf", "upper-case-headers", "quoted-fields"])
+def test_file_shapes_read_the_same(tmp_path, content):
+    _patients_file(tmp_path, content)
+    patients = read_extract(tmp_path, "canonical").tables["patients"]
+    assert patients.select("patient_id", "birth_date", "sex").rows() == [("P1", "1950-01-01", "F")]
+    assert patients["_source_row"].to_list() == [1]
+
+
+def test_quoted_newline_does_not_shift_row_numbers(tmp_path):
+    _patients_file(tmp_path, b'patient_id,birth_date,site_id\nP1,1950-01-01,"two\nlines"\nP2,1960-01-01,S\n')
+    patients = read_extract(tmp_path, "canonical").tables["patients"]
+    assert patients.select("patient_id", "_source_row").rows() == [("P1", 1), ("P2", 2)]
+
+
+def test_csv_gz_and_parquet(tmp_path):
+    write_extract(tmp_path)
+    with open(tmp_path / "patients.csv", "rb") as src, gzip.open(tmp_path / "patients.csv.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    (tmp_path / "patients.csv").unlink()
+    pl.read_csv(tmp_path / "diagnoses.csv", infer_schema=False).with_columns(
+        pl.col("recorded_date").str.to_date()).write_parquet(tmp_path / "diagnoses.parquet")
+    (tmp_path / "diagnoses.csv").unlink()
+    extract = read_extract(tmp_path, "canonical")
+    assert extract.tables["patients"]["patient_id"].to_list() == [DEFAULT_PATIENT["patient_id"]]
+    assert extract.tables["diagnoses"]["recorded_date"].to_list() == ["2025-03-01"]
+
+
+def test_other_encoding_is_a_clear_error(tmp_path):
+    _patients_file(tmp_path, "patient_id,birth_date,site_id\nP1,1950-01-01,Zürich\n".encode("latin-1"))
+    with pytest.raises(ExtractError, match=r"patients.csv: line 2 is not valid UTF-8"):
+        read_extract(tmp_path, "canonical")
+
+
+def _exit_and_stderr(capsys, argv: list[str]) -> tuple[int, list[str]]:
+    status = main(argv)
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+def test_missing_required_file_exits_2_with_one_line(tmp_path, capsys):
+    write_extract(tmp_path / "x")
+    (tmp_path / "x" / "medications.csv").unlink()
+    db = tmp_path / "audit.duckdb"
+    status, lines = _exit_and_stderr(capsys, ["run", str(tmp_path / "x"), "--format", "canonical",
+                                              "--db", str(db), "--no-prefect"])
+    assert status == 2 and len(lines) == 1 and "medications.csv: required file missing" in lines[0]
+    assert not db.exists()
+
+
+def test_missing_required_column_exits_2_naming_file_and_column(tmp_path, capsys):
+    write_extract(tmp_path / "x")
+    (tmp_path / "x" / "diagnoses.csv").write_text("patient_id,code_system,code\nP1,ICD10CM,R252\n")
+    status, lines = _exit_and_stderr(capsys, ["validate", str(tmp_path / "x"), "--format", "canonical"])
+    assert status == 2 and len(lines) == 1
+    assert "diagnoses.csv: required column 'recorded_date' missing" in lines[0]
+
+
+def test_not_a_folder_exits_2(tmp_path, capsys):
+    (tmp_path / "file.csv").write_text("a\n")
+    status, lines = _exit_and_stderr(capsys, ["validate", str(tmp_path / "file.csv")])
+    assert status == 2 and len(lines) == 1 and "not a folder" in lines[0]
+
+
+def test_empty_file_exits_2(tmp_path, capsys):
+    write_extract(tmp_path / "x")
+    (tmp_path / "x" / "patients.csv").write_bytes(b"")
+    status, lines = _exit_and_stderr(capsys, ["validate", str(tmp_path / "x"), "--format", "canonical"])
+    assert status == 2 and len(lines) == 1 and "patients.csv: the file is empty" in lines[0]
+
+
+def test_bad_usage_exits_2_with_one_line(capsys):
+    status, lines = _exit_and_stderr(capsys, ["run", "--period-start", "yesterday"])
+    assert status == 2 and len(lines) == 1 and "not a date" in lines[0]
