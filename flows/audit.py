@@ -69,5 +69,11 @@ def run_flow(request: AuditRequest, progress: pipeline.Progress | None = None) -
 
 
 def serve_on_schedule(request: AuditRequest, cron: str, name: str) -> None:
-    """Serves the flow on a cron schedule until stopped; stopping does not pause the schedule."""
-    audit_flow.serve(name=name, cron=cron, parameters={"request": request.as_dict()}, pause_on_shutdown=False)
+    """Serves the flow on a cron schedule until stopped. Stopping does not pause the schedule, and one
+    run at a time: a slow run and the next scheduled one never overlap."""
+    audit_flow.serve(name=name, cron=cron, parameters={"request": _json_safe(request.as_dict())},
+                     pause_on_shutdown=False, limit=1, global_limit=1)
+
+
+def _json_safe(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()}
