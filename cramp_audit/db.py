@@ -70,10 +70,24 @@ def exclusive(db_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def connect(db_path: Path | str) -> duckdb.DuckDBPyConnection:
+# DuckDB names a database after its file, so `audit.duckdb` opened directly is a catalog "audit" that
+# holds a schema "audit", and `audit.runs` is ambiguous. Attaching the file under another name keeps
+# every query as the spec writes it (audit.runs, staging.labs); views in the file use names without
+# a schema, so they work however the file is opened.
+CATALOG = "cramp"
+
+
+def connect(db_path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the database file in which `audit.*`, `staging.*` ... resolve as documented."""
+    con = duckdb.connect()
+    path = str(db_path).replace("'", "''")
     try:
-        return duckdb.connect(str(db_path))
+        con.execute(f"ATTACH '{path}' AS {CATALOG} {'(READ_ONLY)' if read_only else ''}; USE {CATALOG};")
+        # Large joins spill beside the database rather than failing for want of memory.
+        con.execute(f"SET temp_directory = '{path}.tmp'")
+        return con
     except duckdb.IOException as exc:
+        con.close()
         if "lock" in str(exc).lower():
             raise DatabaseBusyError(f"{db_path}: the database is open in another process (a DuckDB client "
                                     "or another run); close it and try again") from exc

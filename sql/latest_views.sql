@@ -1,19 +1,20 @@
--- audit.latest_*: the newest succeeded run of each audit table (outputs.md).
+-- audit.latest_*: the newest succeeded run of each audit table (outputs.md). Bodies name tables
+-- without their schema so the views work however the file is opened (see cramp_audit/db.py).
 CREATE OR REPLACE VIEW audit.latest_run AS
-    SELECT * FROM audit.runs WHERE status = 'succeeded' ORDER BY finished_at DESC, run_id DESC LIMIT 1;
+    SELECT * FROM runs WHERE status = 'succeeded' ORDER BY finished_at DESC, run_id DESC LIMIT 1;
 CREATE OR REPLACE VIEW audit.latest_rules AS
-    SELECT t.* FROM audit.rules t JOIN audit.latest_run r USING (run_id);
+    SELECT t.* FROM rules t JOIN latest_run r USING (run_id);
 CREATE OR REPLACE VIEW audit.latest_cohort AS
-    SELECT t.* FROM audit.cohort t JOIN audit.latest_run r USING (run_id);
+    SELECT t.* FROM cohort t JOIN latest_run r USING (run_id);
 CREATE OR REPLACE VIEW audit.latest_cohort_attrition AS
-    SELECT t.* FROM audit.cohort_attrition t JOIN audit.latest_run r USING (run_id);
+    SELECT t.* FROM cohort_attrition t JOIN latest_run r USING (run_id);
 CREATE OR REPLACE VIEW audit.latest_patient_rules AS
-    SELECT t.* FROM audit.patient_rules t JOIN audit.latest_run r USING (run_id);
+    SELECT t.* FROM patient_rules t JOIN latest_run r USING (run_id);
 CREATE OR REPLACE VIEW audit.latest_rule_results AS
-    SELECT t.* FROM audit.rule_results t JOIN audit.latest_run r USING (run_id);
+    SELECT t.* FROM rule_results t JOIN latest_run r USING (run_id);
 CREATE OR REPLACE VIEW audit.latest_deviations AS
-    SELECT t.* FROM audit.deviations t JOIN audit.latest_run r USING (run_id);
+    SELECT t.* FROM deviations t JOIN latest_run r USING (run_id);
 CREATE OR REPLACE VIEW audit.latest_quarantine AS
-    SELECT t.* FROM audit.quarantine t JOIN audit.latest_run r USING (run_id);
+    SELECT t.* FROM quarantine t JOIN latest_run r USING (run_id);
 CREATE OR REPLACE VIEW audit.latest_data_quality AS
-    SELECT t.* FROM audit.data_quality t JOIN audit.latest_run r USING (run_id);
+    SELECT t.* FROM data_quality t JOIN latest_run r USING (run_id);

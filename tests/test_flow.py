@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
@@ -32,7 +31,9 @@ def test_run_through_prefect_audits_the_bundled_sample(flow_run):
     work, done = flow_run
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
-    con = duckdb.connect(str(work / "audit.duckdb"), read_only=True)
+    from cramp_audit.db import connect
+
+    con = connect(work / "audit.duckdb", read_only=True)
     try:
         run_id, status, source = con.execute("SELECT run_id, status, source_path FROM audit.runs").fetchone()
         cohort = con.execute("SELECT count(*) FROM audit.cohort WHERE run_id = ?", [run_id]).fetchone()[0]

@@ -3,11 +3,10 @@ reach DuckDB, runs are atomic and repeatable, and two runs never interleave."""
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from cramp_audit import pipeline
-from cramp_audit.db import DatabaseBusyError, exclusive
+from cramp_audit.db import DatabaseBusyError, connect, exclusive
 from cramp_audit.pipeline import AuditRequest, run_audit
 from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT_PATIENT, write_extract
 
@@ -32,7 +31,7 @@ def _request(tmp_path, source) -> AuditRequest:
 
 
 def _rows(db_path, query: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = connect(db_path, read_only=True)
     try:
         return con.execute(query, params).fetchall()
     finally:
@@ -63,11 +62,12 @@ def test_identifiers_in_the_source_never_reach_duckdb(tmp_path):
     write_table(folder, "patients", patients, extra_columns=("first_name", "ssn", "address", "phone", "mrn"))
     request = _request(tmp_path, folder)
     run_audit(request)
-    con = duckdb.connect(request.db_path, read_only=True)
+    con = connect(request.db_path, read_only=True)
     try:
         text_columns = con.execute(
-            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-            "WHERE data_type IN ('VARCHAR', 'JSON') AND table_schema IN ('staging', 'audit', 'work', 'ref')").fetchall()
+            "SELECT c.schema_name, c.table_name, c.column_name FROM duckdb_columns() c JOIN duckdb_tables() t "
+            "USING (database_name, schema_name, table_name) "
+            "WHERE c.database_name = 'cramp' AND c.data_type IN ('VARCHAR', 'JSON')").fetchall()
         for schema, table, column in text_columns:
             hits = con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}"::VARCHAR LIKE ?',
                                [f"%{marker}%"]).fetchone()[0]
