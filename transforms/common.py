@@ -1,0 +1,263 @@
+"""What the source adapters (synthea, omop, mimic, fhir) share: scanning a source file lazily with
+its row numbers, building the exact canonical frame (the one place that keeps identifiers out:
+only canonical columns are ever selected), counting rows left out on purpose, and the few
+derivations more than one adapter needs (date part, code-system tokens, drug strength and route
+from a drug description, site attribution)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, Table
+from transforms.base import ExtractError, Skipped, SourceExtract
+from transforms.files import find_table_file
+
+CSV_SUFFIXES = (".csv", ".csv.gz")
+SKIP_REASON = "_skip_reason"
+
+
+def text_null() -> pl.Expr:
+    return pl.lit(None, dtype=pl.String)
+
+
+# ------------------------------------------------------------------------------------ source files
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One source file as a lazy frame: lower-case column names, every value a string, tagged with
+    `_source_file` (path relative to the extract folder) and `_source_row` (1-based, header excluded)."""
+
+    path: Path
+    name: str
+    frame: pl.LazyFrame
+    columns: frozenset[str]
+
+    def col(self, name: str) -> pl.Expr:
+        """A column, or all-missing when this file lacks it (optional columns vary by version)."""
+        return pl.col(name) if name in self.columns else text_null()
+
+    def require(self, *names: str) -> None:
+        missing = [n for n in names if n not in self.columns]
+        if missing:
+            raise ExtractError(f"{self.path}: required column '{missing[0]}' missing "
+                               f"(expected at least {', '.join(names)})")
+
+
+def relative_name(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def find_csv(folder: Path, stem: str) -> Path | None:
+    """`<stem>.csv` or `<stem>.csv.gz`, file name matched case-insensitively."""
+    return find_table_file(folder, stem, CSV_SUFFIXES) if folder.is_dir() else None
+
+
+def scan_csv(path: Path, root: Path) -> SourceFile:
+    """Lazy scan (no schema inference: every value stays text, so leading zeros of NDC codes or
+    ids survive and validation sees exactly what the file had)."""
+    name = relative_name(path, root)
+    frame = pl.scan_csv(
+        path, infer_schema=False, encoding="utf8-lossy", raise_if_empty=False,
+        with_column_names=lambda cols: [c.strip().lstrip("\ufeff").lower() for c in cols],
+        row_index_name=SOURCE_ROW, row_index_offset=1,
+    )
+    try:
+        columns = frame.collect_schema().names()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ExtractError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from exc
+    frame = frame.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64), pl.lit(name).alias(SOURCE_FILE))
+    return SourceFile(path, name, frame, frozenset(columns) - {SOURCE_ROW})
+
+
+def require_file(folder: Path, stem: str, expected: str) -> Path:
+    path = find_csv(folder, stem)
+    if path is None:
+        raise ExtractError(f"{folder / (stem + '.csv')}: required file missing ({expected})")
+    return path
+
+
+# ------------------------------------------------------------------------------- value derivations
+
+def date_part(value: pl.Expr) -> pl.Expr:
+    """`2023-01-27T16:17:47Z` -> `2023-01-27`; the local date as recorded (no time-zone shift).
+    Anything else passes through, so validation reports what the source had."""
+    text = value.cast(pl.String).str.strip_chars()
+    return pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}")).then(text.str.slice(0, 10)).otherwise(text)
+
+
+def row_order_id(stem: str) -> pl.Expr:
+    """A stable order id for sources that have none: `<table>:<source row>` (same file, same id)."""
+    return pl.concat_str(pl.lit(f"{stem}:"), pl.col(SOURCE_ROW).cast(pl.String))
+
+
+def number_text(value: pl.Expr) -> pl.Expr:
+    """A computed number as text, without a trailing `.0` for whole numbers."""
+    return value.cast(pl.String).str.replace(r"\.0$", "")
+
+
+# Every token of schemas/spec.py as sources spell it: vocabulary names and FHIR system URIs.
+CODE_SYSTEM_ALIASES: dict[str, tuple[str, ...]] = {
+    "SNOMED": ("SNOMED", "SNOMED-CT", "SNOMEDCT", "SCT", "http://snomed.info/sct"),
+    "ICD10CM": ("ICD10CM", "ICD-10-CM", "http://hl7.org/fhir/sid/icd-10-cm"),
+    "ICD9CM": ("ICD9CM", "ICD-9-CM", "ICD9Proc", "http://hl7.org/fhir/sid/icd-9-cm"),
+    "RXNORM": ("RxNorm", "http://www.nlm.nih.gov/research/umls/rxnorm"),
+    "NDC": ("NDC", "http://hl7.org/fhir/sid/ndc"),
+    "LOINC": ("LOINC", "http://loinc.org"),
+    "CPT": ("CPT", "CPT4", "http://www.ama-assn.org/go/cpt"),
+    "HCPCS": ("HCPCS", "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"),
+    "ICD10PCS": ("ICD10PCS", "ICD-10-PCS", "http://www.cms.gov/Medicare/Coding/ICD10"),
+}
+
+
+def _alias_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", re.sub(r"^https?://", "", name.strip().lower()))
+
+
+_ALIAS_KEYS = {_alias_key(alias): token for token, aliases in CODE_SYSTEM_ALIASES.items() for alias in aliases}
+
+
+def code_system_token(name: pl.Expr) -> pl.Expr:
+    """A source's vocabulary name or system URI as the canonical token; null when unknown
+    (http and https spellings, case and punctuation do not matter)."""
+    key = (name.str.strip_chars().str.to_lowercase().str.replace(r"^https?://", "")
+           .str.replace_all(r"[^a-z0-9]", ""))
+    return key.replace_strict(_ALIAS_KEYS, default=None, return_dtype=pl.String)
+
+
+def system_uris(token: str) -> list[str]:
+    """The FHIR system URIs of a token, http and https."""
+    uris = [a for a in CODE_SYSTEM_ALIASES[token] if "://" in a]
+    return uris + [u.replace("http://", "https://", 1) for u in uris]
+
+
+# One strength in an RxNorm-style name ("Baclofen 10 MG Oral Tablet"); a unit followed by "/" is a
+# concentration ("1 MG/ML"), not an amount per unit of the dose form, so it does not match.
+_STRENGTH = r"(?i)(\d+(?:\.\d+)?)\s*(MG|G|MCG|UG|MEQ|MMOL|UNT|IU)(?:\s|$|\))"
+_STRENGTH_UNITS = {"mg": "mg", "g": "g", "mcg": "mcg", "ug": "mcg", "meq": "mEq", "mmol": "mmol",
+                   "unt": "unit", "iu": "IU"}
+
+
+def strength_from_description(description: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(amount, unit) of the single strength a drug description names, else (null, null):
+    combination products name several and are left unknown rather than picking one."""
+    single = description.str.count_matches(_STRENGTH) == 1
+    match = description.str.extract_groups(_STRENGTH)
+    amount = pl.when(single).then(match.struct.field("1"))
+    unit = pl.when(single).then(match.struct.field("2").str.to_lowercase().replace_strict(
+        _STRENGTH_UNITS, default=None, return_dtype=pl.String))
+    return amount, unit
+
+
+# RxNorm dose forms name the route ("Oral Tablet", "Injectable Solution"); first match wins.
+_ROUTES_BY_DOSE_FORM = (
+    (r"(?i)inject|syringe|cartridge|\bpen\b", "parenteral"),
+    (r"(?i)sublingual", "sublingual"),
+    (r"(?i)\boral\b|chewable", "oral"),
+    (r"(?i)transdermal", "transdermal"),
+    (r"(?i)topical|cream|ointment|lotion", "topical"),
+    (r"(?i)inhal", "inhalation"),
+    (r"(?i)nasal", "nasal"),
+    (r"(?i)ophthalmic", "ophthalmic"),
+    (r"(?i)\botic\b", "otic"),
+    (r"(?i)rectal|suppositor|enema", "rectal"),
+    (r"(?i)vaginal", "vaginal"),
+)
+
+
+def route_from_description(description: pl.Expr) -> pl.Expr:
+    route = text_null()
+    for pattern, name in reversed(_ROUTES_BY_DOSE_FORM):
+        route = pl.when(description.str.contains(pattern)).then(pl.lit(name)).otherwise(route)
+    return route
+
+
+def attributed_site(encounters: pl.LazyFrame) -> pl.LazyFrame:
+    """(patient_id, site_id): the site where the patient had most encounters, ties going to the
+    most recent one. Used where a source attributes no site to the patient itself."""
+    per_site = (encounters.filter(pl.col("patient_id").is_not_null() & pl.col("site_id").is_not_null())
+                .group_by("patient_id", "site_id")
+                .agg(pl.len().alias("_visits"), pl.col("start_date").max().alias("_latest")))
+    return per_site.group_by("patient_id").agg(
+        pl.col("site_id").sort_by("_visits", "_latest", "site_id", descending=[True, True, False],
+                                  nulls_last=True).first())
+
+
+# --------------------------------------------------------------------------- canonical frames
+
+def _as_text(value: pl.Expr) -> pl.Expr:
+    text = value.cast(pl.String).str.strip_chars()
+    return pl.when(text != "").then(text)
+
+
+def canonical_frame(frame: pl.LazyFrame, table: Table, values: Mapping[str, pl.Expr]) -> pl.LazyFrame:
+    """Exactly the table's canonical columns (String, blank = null) plus the source tags; columns
+    not in `values` are all-missing. Nothing else of the source can get through."""
+    unknown = set(values) - set(table.column_names)
+    if unknown:
+        raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
+    return frame.select(
+        *[_as_text(values.get(c, text_null())).alias(c) for c in table.column_names],
+        pl.col(SOURCE_FILE), pl.col(SOURCE_ROW),
+    )
+
+
+@dataclass(frozen=True)
+class Part:
+    """One source file's contribution to one canonical table: the rows kept and, per reason,
+    how many rows were left out on purpose."""
+
+    table: Table
+    source: str
+    rows: pl.LazyFrame
+    skipped: pl.LazyFrame | None
+
+
+def part(table: Table, source: SourceFile, frame: pl.LazyFrame, values: Mapping[str, pl.Expr],
+         skip_reason: pl.Expr | None = None) -> Part:
+    """`skip_reason` is an expression that is null for a row to keep and says why otherwise."""
+    if skip_reason is None:
+        return Part(table, source.name, canonical_frame(frame, table, values), None)
+    tagged = frame.with_columns(skip_reason.alias(SKIP_REASON))
+    rows = canonical_frame(tagged.filter(pl.col(SKIP_REASON).is_null()), table, values)
+    skipped = (tagged.filter(pl.col(SKIP_REASON).is_not_null())
+               .group_by(SKIP_REASON).agg(pl.len().alias("rows")))
+    return Part(table, source.name, rows, skipped)
+
+
+def collect_parts(parts: Iterable[Part], fmt: str) -> tuple[dict[str, pl.DataFrame], list[Skipped]]:
+    """Runs every part's plan in one go (shared scans) and stacks the parts of each table."""
+    parts = list(parts)
+    plans = [p.rows for p in parts] + [p.skipped for p in parts if p.skipped is not None]
+    try:
+        results = pl.collect_all(plans)
+    except pl.exceptions.PolarsError as exc:
+        raise ExtractError(f"the {fmt} extract cannot be read: {str(exc).splitlines()[0]}") from exc
+    frames, skip_counts = results[:len(parts)], iter(results[len(parts):])
+    by_table: dict[str, list[pl.DataFrame]] = {}
+    skipped: list[Skipped] = []
+    for p, frame in zip(parts, frames, strict=True):
+        by_table.setdefault(p.table.name, []).append(frame)
+        if p.skipped is not None:
+            counts = next(skip_counts).sort(SKIP_REASON)
+            skipped += [Skipped(p.table.name, p.source, int(r["rows"]), r[SKIP_REASON])
+                        for r in counts.iter_rows(named=True)]
+    tables = {t.name: pl.concat(by_table[t.name], how="vertical") for t in TABLES if t.name in by_table}
+    return tables, skipped
+
+
+def build_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path], extract_date: date | None = None,
+                  extra_skipped: Iterable[Skipped] = ()) -> SourceExtract:
+    tables, skipped = collect_parts(parts, fmt)
+    return SourceExtract(format=fmt, tables=tables, skipped=skipped + list(extra_skipped),
+                         extract_date=extract_date, files=sorted({str(p) for p in files}))
+
+
+def require_folder(source: Path) -> None:
+    if not source.is_dir():
+        raise ExtractError(f"{source}: not a folder (an extract is a folder with one file per table)")

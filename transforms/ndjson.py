@@ -1,0 +1,56 @@
+"""Reading an NDJSON file at scale into the fields an adapter asks for: lines are read in batches
+by polars (numbered; invalid UTF-8 replaced, so one bad line cannot stop the read) and each batch's
+fields are taken by DuckDB's JSON functions in one parse per line. A line that is not valid JSON
+gives nulls; a blank line is flagged."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from schemas.spec import SOURCE_FILE, SOURCE_ROW
+from transforms.base import ExtractError
+
+BATCH_LINES = 250_000
+BLANK = "_blank_line"
+# A separator no JSON text contains unescaped, so each line arrives as one column.
+_UNIT_SEPARATOR = "\x1f"
+
+
+def _lines(path: Path) -> pl.LazyFrame:
+    return pl.scan_csv(
+        path, has_header=False, separator=_UNIT_SEPARATOR, quote_char=None, schema={"line": pl.String},
+        truncate_ragged_lines=True, encoding="utf8-lossy", empty_string_is_null=False,
+        row_index_name=SOURCE_ROW, row_index_offset=1,
+    )
+
+
+def read_fields(path: Path, source_name: str, paths: Mapping[str, str]) -> pl.DataFrame:
+    """One row per line: `_source_row` (line number), `_source_file`, `_blank_line`, and one text
+    column per entry of `paths` (name -> JSONPath; objects and arrays come back as JSON text)."""
+    names = list(paths)
+    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths.values())
+    query = (f"SELECT {SOURCE_ROW}, trim(line) = '' AS {BLANK}, "
+             f"CASE WHEN json_valid(line) THEN json_extract_string(line, [{listed}]) END AS _fields FROM lines")
+    batches: list[pl.DataFrame] = []
+    connection = duckdb.connect()
+    try:
+        for batch in _lines(path).collect_batches(chunk_size=BATCH_LINES):
+            connection.register("lines", batch.to_arrow())
+            batches.append(connection.sql(query).pl())
+            connection.unregister("lines")
+    except (OSError, pl.exceptions.PolarsError, duckdb.Error) as exc:
+        raise ExtractError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from exc
+    finally:
+        connection.close()
+    if not batches:
+        return pl.DataFrame(schema={SOURCE_ROW: pl.Int64, SOURCE_FILE: pl.String, BLANK: pl.Boolean,
+                                    **{n: pl.String for n in names}})
+    fields = pl.concat(batches)
+    return fields.select(
+        pl.col(SOURCE_ROW).cast(pl.Int64), pl.lit(source_name).alias(SOURCE_FILE), pl.col(BLANK),
+        *[pl.col("_fields").list.get(i, null_on_oob=True).alias(name) for i, name in enumerate(names)],
+    )
