@@ -14,17 +14,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from cramp_audit import ledger
 from cramp_audit.db import SQL_DIR, connect, exclusive, initialise, run_sql_file, sql_text
 from cramp_audit.load import insert_frame, load_validated
+from cramp_audit.rules_engine import RULE_PACK_VERSION
 from schemas.spec import SOURCE_FILE, TABLES
 from schemas.validate import TableValidation, validate_table
 from transforms.base import SourceExtract
 from transforms.registry import read_extract
-
-RULE_PACK_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -149,11 +149,32 @@ def code_version() -> str:
 
 # ---------------------------------------------------------------- steps that write the database
 
+def load_extract(con: duckdb.DuckDBPyConnection, extract: SourceExtract, validations: list[TableValidation],
+                 run_id: str, progress: Progress = _quiet) -> str:
+    """Replaces staging.* with the validated tables and fills this run's work.quarantine,
+    work.data_quality and work.table_counts, all in one transaction (a crash leaves the previous
+    load). Returns the checksum of the value sets loaded beside them."""
+    from cramp_audit.valuesets import load_value_sets
+
+    initialise(con)
+    con.execute("BEGIN TRANSACTION")
+    run_sql_file(con, "staging_clear.sql")
+    run_sql_file(con, "work_tables.sql")
+    for v in validations:
+        load_validated(con, v, run_id)
+        progress(f"loaded {v.table_name}: {v.rows_read:,} read, {v.rows_loaded:,} loaded, "
+                 f"{v.rows_rejected:,} rejected, {v.rows_repaired:,} repaired")
+    insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
+    checksum = load_value_sets(con)
+    run_sql_file(con, "derive_labs.sql")
+    con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
+    con.execute("COMMIT")
+    return checksum
+
+
 def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> dict[str, Any]:
     """Reads, validates and loads the extract into staging (one transaction), and opens the run's
     ledger row. An unreadable extract raises ExtractError before anything is written."""
-    from cramp_audit.valuesets import load_value_sets
-
     extract = read_extract(Path(request.source), request.source_format)
     progress(f"read {extract.format} extract: " + ", ".join(f"{k} {v.height:,} rows" for k, v in
                                                               extract.tables.items()))
@@ -166,17 +187,7 @@ def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> d
         run = ledger.RunRecord(run_id, str(Path(request.source).resolve()), extract.format,
                                code_version=code_version(), extract_date=extract_date)
         ledger.start_run(con, run)
-        con.execute("BEGIN TRANSACTION")
-        run_sql_file(con, "staging_clear.sql")
-        run_sql_file(con, "work_tables.sql")
-        for v in validations:
-            load_validated(con, v, run_id)
-            progress(f"loaded {v.table_name}: {v.rows_read:,} read, {v.rows_loaded:,} loaded, "
-                     f"{v.rows_rejected:,} rejected, {v.rows_repaired:,} repaired")
-        insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
-        run.value_sets_checksum = load_value_sets(con)
-        run_sql_file(con, "derive_labs.sql")
-        con.execute("COMMIT")
+        run.value_sets_checksum = load_extract(con, extract, validations, run_id, progress)
         run.source_checksum = source_checksum(extract)
         run.rule_pack_version = RULE_PACK_VERSION
         ledger.update_run(con, run)

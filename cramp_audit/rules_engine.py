@@ -1,0 +1,316 @@
+"""The rules engine: discovers sql/rules/*.sql (a rule is a file), runs value-set matching, the
+cohort and every rule into work.*, then the one population decider (sql/decide.sql). It never
+writes audit.*: the run publishes work.* in one transaction.
+
+    evaluate(con, run_id, source_path)   after load_value_sets, derive_labs.sql and set_parameters
+
+A rule file starts with a comment header (`-- key: value`, continuation lines indented) naming
+rule_id, title, severity, guideline, value_sets, parameters, optionally requires (optional extract
+tables it needs) and denominator, and `choices` (what the file decided where rules.md is silent);
+then ONE SELECT returning (patient_id, role, event_date, explanation, evidence) with role in
+denominator / exclusion / not_evaluable / deviation.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+import sql
+from cramp_audit.valuesets import REF_TABLES, VALUESETS_DIR, load_value_sets
+
+SQL_DIR = Path(sql.__file__).parent
+RULES_DIR = SQL_DIR / "rules"
+RULE_PACK_VERSION = "1"  # rules.md: "The leg-cramps rule pack, version 1"
+
+ROLE_COLUMNS = ("patient_id", "role", "event_date", "explanation", "evidence")
+ROLES = ("denominator", "exclusion", "not_evaluable", "deviation")
+SEVERITIES = ("high", "medium", "low")
+# Tables an extract may lack (extract-format.md); a rule that requires one is then not evaluable.
+OPTIONAL_TABLES = ("encounters", "labs", "procedures")
+REQUIRED_HEADER_KEYS = ("rule_id", "title", "severity", "guideline", "value_sets", "parameters")
+# Variables cohort.sql and the matching step read besides the rules' own parameters.
+ENGINE_PARAMETERS = ("period_start", "period_end", "min_age_years", "followup_days", "mg_low_mmol", "k_low_mmol")
+# Steps before the rules, in order (each a file of sql/): diagnoses are matched for everyone (the
+# cohort comes from them); orders, labs and procedures only for cohort patients.
+MATCHING_STEPS = ("macros.sql", "match_diagnoses.sql", "cohort.sql", "match_medications.sql", "match_records.sql")
+
+_HEADER_LINE = re.compile(r"^--\s?(?P<key>[a-z_]+):\s*(?P<value>.*)$")
+_RULE_ID = re.compile(r"^LC-[A-Z0-9-]+$")
+
+
+class RuleError(Exception):
+    """A rule file that breaks the contract (header, shape or roles), or fails to run."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    guideline: str               # as rules.md writes it, quotes included
+    value_sets: tuple[str, ...]
+    parameters: tuple[str, ...]
+    requires: tuple[str, ...]    # optional extract tables the rule cannot judge without
+    denominator: str
+    choices: str
+    path: Path
+    select_sql: str              # the file without its trailing semicolon
+
+    @property
+    def guideline_statement(self) -> str:
+        """The guideline sentence without its quote marks when it is a single quotation."""
+        text = self.guideline.strip()
+        if text.startswith('"') and text.endswith('"') and text.count('"') == 2:
+            return text[1:-1]
+        return text
+
+
+def _split_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def parse_header(text: str) -> dict[str, str]:
+    """`-- key: value` lines (and indented `--   more` continuation lines) before the first
+    non-comment line."""
+    header: dict[str, str] = {}
+    key: str | None = None
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        match = _HEADER_LINE.match(line)
+        if match and not line.startswith("--  "):
+            key = match["key"]
+            header[key] = match["value"].strip()
+        elif key is not None:
+            continuation = line[2:].strip()
+            if continuation:
+                header[key] = f"{header[key]} {continuation}".strip()
+    return header
+
+
+def parse_rule(path: Path) -> Rule:
+    text = path.read_text(encoding="utf-8")
+    header = parse_header(text)
+    missing = [k for k in REQUIRED_HEADER_KEYS if not header.get(k)]
+    if missing:
+        raise RuleError(f"{path.name}: header lacks {', '.join(missing)}")
+    rule_id = header["rule_id"]
+    if rule_id != path.stem or not _RULE_ID.match(rule_id):
+        raise RuleError(f"{path.name}: rule_id {rule_id!r} must match the file name")
+    if header["severity"] not in SEVERITIES:
+        raise RuleError(f"{path.name}: severity {header['severity']!r} is not one of {SEVERITIES}")
+    requires = _split_list(header.get("requires", ""))
+    unknown_tables = [t for t in requires if t not in OPTIONAL_TABLES]
+    if unknown_tables:
+        raise RuleError(f"{path.name}: requires {unknown_tables}, but only {OPTIONAL_TABLES} may be absent")
+    select_sql = text.strip().rstrip(";").strip()
+    if ";" in _without_comments_and_strings(select_sql):
+        raise RuleError(f"{path.name}: a rule file holds ONE SELECT statement")
+    return Rule(rule_id, header["title"], header["severity"], header["guideline"],
+                _split_list(header["value_sets"]), _split_list(header["parameters"]), requires,
+                header.get("denominator", ""), header.get("choices", ""), path, select_sql)
+
+
+def _without_comments_and_strings(text: str) -> str:
+    text = re.sub(r"'(?:[^']|'')*'", "''", text)
+    return re.sub(r"--[^\n]*", "", text)
+
+
+def discover_rules(rules_dir: Path = RULES_DIR) -> list[Rule]:
+    """Every sql/rules/*.sql, in rule-id order: adding a rule is adding a file."""
+    rules = [parse_rule(path) for path in sorted(rules_dir.glob("*.sql"))]
+    duplicates = [rule_id for rule_id, n in Counter(r.id for r in rules).items() if n > 1]
+    if duplicates:
+        raise RuleError(f"duplicate rule ids: {duplicates}")
+    return rules
+
+
+# ---------------------------------------------------------------- evaluation
+
+def _run_file(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    con.execute((SQL_DIR / name).read_text(encoding="utf-8"))
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
+def _check_variables(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> None:
+    """Every parameter a rule names must be set (getvariable() of an unset name is a silent NULL)."""
+    names = sorted({*ENGINE_PARAMETERS, *(p for r in rules for p in r.parameters)})
+    values = con.execute("SELECT " + ", ".join(f"getvariable('{n}')" for n in names)).fetchone()
+    unset = [n for n, v in zip(names, values, strict=True) if v is None]
+    if unset:
+        raise RuleError(f"parameters not set: {', '.join(unset)} (call config.set_parameters first)")
+
+
+def _absent_tables(con: duckdb.DuckDBPyConnection, absent_tables: Collection[str] | None) -> list[str]:
+    """Optional tables the extract lacks: as given, else read from the run's work.table_counts
+    (one row per loaded source table) when the ingest wrote it, else none."""
+    if absent_tables is not None:
+        unknown = sorted(set(absent_tables) - set(OPTIONAL_TABLES))
+        if unknown:
+            raise ValueError(f"absent_tables {unknown}: only {OPTIONAL_TABLES} may be absent")
+        return sorted(set(absent_tables))
+    if not _table_exists(con, "work", "table_counts"):
+        return []
+    present = {row[0] for row in con.execute("SELECT DISTINCT table_name FROM work.table_counts").fetchall()}
+    return [t for t in OPTIONAL_TABLES if t not in present] if present else []
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    if frame.height:
+        con.register("engine_rows", frame.to_arrow())
+        try:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM engine_rows")
+        finally:
+            con.unregister("engine_rows")
+
+
+def _write_rule_tables(con: duckdb.DuckDBPyConnection, run_id: str, rules: list[Rule], absent: list[str]) -> None:
+    _run_file(con, "engine_tables.sql")
+    _insert(con, "work.rules", pl.DataFrame(
+        {"run_id": [run_id] * len(rules), "rule_id": [r.id for r in rules], "title": [r.title for r in rules],
+         "severity": [r.severity for r in rules], "guideline_statement": [r.guideline_statement for r in rules]},
+        schema={c: pl.String for c in ("run_id", "rule_id", "title", "severity", "guideline_statement")}))
+    pairs = [(r.id, t) for r in rules for t in r.requires]
+    _insert(con, "work.rule_requirements", pl.DataFrame(
+        {"rule_id": [p[0] for p in pairs], "table_name": [p[1] for p in pairs]},
+        schema={"rule_id": pl.String, "table_name": pl.String}))
+    _insert(con, "work.absent_tables", pl.DataFrame({"table_name": absent}, schema={"table_name": pl.String}))
+
+
+def _run_rule(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
+    try:
+        columns = tuple(con.sql(rule.select_sql).columns)
+        if columns != ROLE_COLUMNS:
+            raise RuleError(f"{rule.path.name} returns columns {columns}; expected {ROLE_COLUMNS}")
+        # rule.id is checked against _RULE_ID, so it is safe as a literal
+        con.execute(f"INSERT INTO work.rule_roles SELECT '{rule.id}' AS rule_id, * FROM (\n{rule.select_sql}\n) AS r")
+    except duckdb.Error as exc:
+        raise RuleError(f"{rule.path.name} failed: {exc}") from exc
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str,
+             absent_tables: Collection[str] | None = None, rules_dir: Path = RULES_DIR) -> None:
+    """Matching, cohort, every rule, then the decider, into work.* (cohort, cohort_attrition,
+    rules, patient_rules, rule_results, deviations: each with audit.*'s column order, run_id
+    first). Needs staging.* loaded, labs derived (sql/derive_labs.sql) and config.set_parameters;
+    loads the value sets itself when ref.value_sets is missing. `absent_tables`: optional extract
+    tables the source lacked (see _absent_tables for the default). `rules_dir`: the rule files
+    (tests point it elsewhere)."""
+    rules = discover_rules(rules_dir)
+    _run_file(con, "engine_reset.sql")
+    if not all(_table_exists(con, "ref", table) for table in REF_TABLES):
+        load_value_sets(con)
+    con.execute("SET VARIABLE run_id = ?::VARCHAR", [run_id])
+    con.execute("SET VARIABLE source_path = ?::VARCHAR", [source_path])
+    _check_variables(con, rules)
+    absent = _absent_tables(con, absent_tables)
+
+    for step in MATCHING_STEPS:
+        _run_file(con, step)
+    _write_rule_tables(con, run_id, rules, absent)
+    for rule in rules:
+        _run_rule(con, rule)
+    problems = con.execute((SQL_DIR / "check_roles.sql").read_text(encoding="utf-8")).fetchall()
+    if problems:
+        raise RuleError("rule output breaks the contract: "
+                        + "; ".join(f"{rule_id}: {problem} ({rows} rows)" for rule_id, problem, rows in problems))
+    has_history = _table_exists(con, "audit", "runs") and _table_exists(con, "audit", "rule_results")
+    _run_file(con, "previous_rates.sql" if has_history else "previous_rates_none.sql")
+    _run_file(con, "decide.sql")
+
+
+# ---------------------------------------------------------------- catalogue
+
+def value_set_code_counts() -> dict[str, int]:
+    with open(VALUESETS_DIR / "value_sets.csv", newline="", encoding="utf-8") as handle:
+        return dict(Counter(row["value_set"] for row in csv.DictReader(handle)))
+
+
+def _parameter_text(rule: Rule, params: dict[str, float | int]) -> str:
+    return ", ".join(f"{p} = {params.get(p, '(not set)')}" for p in rule.parameters)
+
+
+def catalogue_markdown(params: dict[str, float | int]) -> str:
+    """The rule catalogue (docs/rules.md) with the parameter values in force."""
+    counts = value_set_code_counts()
+    rules = discover_rules()
+    lines = [
+        "# Rule catalogue",
+        "",
+        f"Leg-cramps rule pack version {RULE_PACK_VERSION}: {len(rules)} rules. Generated from the headers of "
+        "`sql/rules/*.sql`, `sql/parameters.toml` and `sql/valuesets/value_sets.csv` "
+        "(`python -m cramp_audit.rules_engine --write-catalogue`); do not edit by hand. The contract is "
+        "shared/spec/rules.md.",
+        "",
+        "| rule | title | severity |",
+        "|---|---|---|",
+        *(f"| [{r.id}](#{r.id.lower()}) | {r.title} | {r.severity} |" for r in rules),
+        "",
+    ]
+    for r in rules:
+        sets = ", ".join(f"{name} ({counts.get(name, 0)} codes)" for name in r.value_sets)
+        lines += [
+            f"## {r.id}",
+            "",
+            f"**{r.title}** (severity: {r.severity})",
+            "",
+            f"- Guideline: {r.guideline}",
+            f"- Denominator: {r.denominator or 'see the rule file'}",
+            f"- Parameters: {_parameter_text(r, params) or 'none'}",
+            f"- Value sets: {sets}",
+        ]
+        if r.requires:
+            lines.append(f"- Needs: {', '.join(r.requires)} (not evaluable when the extract lacks them)")
+        lines += [
+            f"- Choices where rules.md is silent: {r.choices or 'none'}",
+            f"- File: `sql/rules/{r.path.name}`",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def list_rules_text(params: dict[str, float | int]) -> str:
+    """The rule pack for the terminal: id, severity, title, then the parameters in force."""
+    rules = discover_rules()
+    width = max(len(r.id) for r in rules)
+    lines = [f"rule pack version {RULE_PACK_VERSION}, {len(rules)} rules"]
+    for r in rules:
+        lines.append(f"{r.id:<{width}}  {r.severity:<6}  {r.title}")
+        lines.append(f"{'':<{width}}  {'':<6}  parameters: {_parameter_text(r, params) or 'none'}")
+    return "\n".join(lines) + "\n"
+
+
+CATALOGUE_PATH = SQL_DIR.parent / "docs" / "rules.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from cramp_audit.config import load_parameters
+
+    parser = argparse.ArgumentParser(description="The rule catalogue.")
+    parser.add_argument("--write-catalogue", action="store_true", help=f"write {CATALOGUE_PATH}")
+    args = parser.parse_args(argv)
+    params = load_parameters()
+    if args.write_catalogue:
+        CATALOGUE_PATH.write_text(catalogue_markdown(params), encoding="utf-8")
+        print(f"wrote {CATALOGUE_PATH}")
+    else:
+        print(list_rules_text(params), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,17 @@
+-- Drops every work.* table the rules engine writes, at the start of an evaluation, so a run that
+-- fails half-way can never leave an earlier run's cohort or results behind to be published.
+CREATE SCHEMA IF NOT EXISTS work;
+DROP TABLE IF EXISTS work.med_matches;
+DROP TABLE IF EXISTS work.dx_matches;
+DROP TABLE IF EXISTS work.lab_matches;
+DROP TABLE IF EXISTS work.proc_matches;
+DROP TABLE IF EXISTS work.cohort;
+DROP TABLE IF EXISTS work.cohort_attrition;
+DROP TABLE IF EXISTS work.rules;
+DROP TABLE IF EXISTS work.rule_requirements;
+DROP TABLE IF EXISTS work.absent_tables;
+DROP TABLE IF EXISTS work.rule_roles;
+DROP TABLE IF EXISTS work.previous_rates;
+DROP TABLE IF EXISTS work.patient_rules;
+DROP TABLE IF EXISTS work.rule_results;
+DROP TABLE IF EXISTS work.deviations;

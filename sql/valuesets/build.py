@@ -1,0 +1,181 @@
+"""Builds the project's shipped copy of the value sets from the shared reference lists.
+
+    .venv/bin/python -m sql.valuesets.build [--reference DIR]
+
+Reads definitions.toml (which reference files and concept groups make up each value set of
+rules.md) and shared/reference/valuesets/*.csv, and writes beside this file:
+
+- value_sets.csv            value_set, code_system, code, display, source: the members
+- value_set_exclusions.csv  codes the reference names as explicitly NOT members (laxative magnesium,
+                            intrathecal baclofen ...): "known codes", never matched by description
+- skipped.csv               reference rows left out and why (verified=no, outside a code restriction)
+
+Codes are stored normalised (upper case, ICD dots removed) with the canonical code-system tokens
+(SNOMEDCT -> SNOMED), so they join staging.* directly. Output is sorted, so a rebuild is
+byte-identical unless the reference or the definitions changed (tests/test_value_sets.py checks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tomllib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DEFINITIONS = HERE / "definitions.toml"
+# The shared reference lists sit beside the repository (/work/shared next to /work/main).
+DEFAULT_REFERENCE = Path(os.environ.get("CRAMP_AUDIT_REFERENCE",
+                                        HERE.parents[2] / "shared" / "reference" / "valuesets"))
+ICD9_FILE = "icd9cm_conditions.csv"
+
+# Reference token -> canonical token (extract-format.md); the others are already canonical.
+CODE_SYSTEM_TOKENS = {"SNOMEDCT": "SNOMED"}
+DOTLESS_CODE_SYSTEMS = ("ICD10CM", "ICD9CM")
+
+MEMBER_COLUMNS = ("value_set", "code_system", "code", "display", "source")
+EXCLUSION_COLUMNS = (*MEMBER_COLUMNS, "concept_group")
+SKIPPED_COLUMNS = ("value_set", "file", "concept_group", "code_system", "code", "display", "reason")
+
+
+def normalise_code(code_system: str, code: str) -> str:
+    """rules.md: codes compare upper case with ICD dots removed (R25.2 = R252, 571.5 = 5715)."""
+    code = code.strip().upper()
+    return code.replace(".", "") if code_system in DOTLESS_CODE_SYSTEMS else code
+
+
+def canonical_code_system(token: str) -> str:
+    token = token.strip().upper()
+    return CODE_SYSTEM_TOKENS.get(token, token)
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    file: str
+    concept_group: str
+    code_system: str  # canonical token
+    code: str         # as written in the reference file
+    display: str
+    source: str
+    verified: bool
+
+
+@dataclass
+class Built:
+    members: list[dict[str, str]]
+    exclusions: list[dict[str, str]]
+    skipped: list[dict[str, str]]
+
+
+def read_reference(reference_dir: Path, file: str) -> list[ReferenceRow]:
+    with open(reference_dir / file, newline="", encoding="utf-8") as handle:
+        return [ReferenceRow(file, r["concept_group"].strip(), canonical_code_system(r["code_system"]),
+                             r["code"].strip(), r["display"].strip(), r["source"].strip(),
+                             r["verified"].strip().lower() != "no")
+                for r in csv.DictReader(handle)]
+
+
+def _selected(rows: Iterable[ReferenceRow], groups: list[str]) -> Iterator[ReferenceRow]:
+    return (r for r in rows if groups == ["*"] or r.concept_group in groups)
+
+
+def _entries(definition: dict, key: str, reference: dict[str, list[ReferenceRow]]
+             ) -> Iterator[tuple[str, list[str], list[str] | None]]:
+    """(file, groups, codes) per entry; condition sets also read their ICD-9-CM counterparts."""
+    for entry in definition.get(key, []):
+        yield entry["file"], entry["groups"], entry.get("codes")
+        if definition["kind"] == "condition":
+            groups = entry["groups"]
+            if groups == ["*"]:  # the ICD-9 file holds many files' groups: expand "*" by name
+                groups = sorted({r.concept_group for r in reference[entry["file"]]})
+            yield ICD9_FILE, groups, entry.get("codes")
+
+
+def build(reference_dir: Path = DEFAULT_REFERENCE, definitions_path: Path = DEFINITIONS) -> Built:
+    definitions = tomllib.loads(definitions_path.read_text(encoding="utf-8"))
+    reference = {path.name: read_reference(reference_dir, path.name) for path in sorted(reference_dir.glob("*.csv"))}
+
+    members: dict[tuple[str, str, str], dict[str, str]] = {}
+    exclusions: dict[tuple[str, str, str], dict[str, str]] = {}
+    skipped: list[dict[str, str]] = []
+
+    def skip(value_set: str, row: ReferenceRow, reason: str) -> None:
+        skipped.append({"value_set": value_set, "file": row.file, "concept_group": row.concept_group,
+                        "code_system": row.code_system, "code": normalise_code(row.code_system, row.code),
+                        "display": row.display, "reason": reason})
+
+    for value_set, definition in definitions.items():
+        for key, target in (("include", members), ("not_members", exclusions)):
+            for file, groups, codes in _entries(definition, key, reference):
+                wanted = {c.strip().upper() for c in codes or ()}
+                for row in _selected(reference[file], groups):
+                    code = normalise_code(row.code_system, row.code)
+                    if codes is not None and row.code.upper() not in wanted:
+                        if key == "include":
+                            skip(value_set, row, f"outside the code restriction {codes}")
+                        continue
+                    if not row.verified:
+                        skip(value_set, row, "verified=no in the reference list")
+                        continue
+                    record = {"value_set": value_set, "code_system": row.code_system, "code": code,
+                              "display": row.display, "source": row.source}
+                    if key == "not_members":
+                        record["concept_group"] = row.concept_group
+                    target.setdefault((value_set, row.code_system, code), record)  # first listing wins
+
+    # A code listed both ways stays a member (the set's own groups win over a "not" group).
+    for key in set(exclusions) & set(members):
+        del exclusions[key]
+    return Built(sorted(members.values(), key=_order), sorted(exclusions.values(), key=_order),
+                 sorted(skipped, key=lambda r: (r["value_set"], r["code_system"], r["code"], r["file"])))
+
+
+def _order(record: dict[str, str]) -> tuple[str, str, str]:
+    return record["value_set"], record["code_system"], record["code"]
+
+
+def render_csv(rows: list[dict[str, str]], columns: tuple[str, ...]) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def rendered_files(built: Built) -> dict[str, str]:
+    """File name -> exact text, so the staleness test compares without writing."""
+    return {
+        "value_sets.csv": render_csv(built.members, MEMBER_COLUMNS),
+        "value_set_exclusions.csv": render_csv(built.exclusions, EXCLUSION_COLUMNS),
+        "skipped.csv": render_csv(built.skipped, SKIPPED_COLUMNS),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE,
+                        help=f"folder of the reference CSV lists (default {DEFAULT_REFERENCE})")
+    args = parser.parse_args(argv)
+    if not args.reference.is_dir():
+        print(f"reference folder not found: {args.reference}", file=sys.stderr)
+        return 2
+    built = build(args.reference)
+    for name, text in rendered_files(built).items():
+        (HERE / name).write_text(text, encoding="utf-8")
+    sets = sorted({r["value_set"] for r in built.members})
+    print(f"{len(built.members)} codes in {len(sets)} value sets, {len(built.exclusions)} known non-members, "
+          f"{len(built.skipped)} reference rows skipped (see skipped.csv)")
+    for row in built.skipped:
+        if row["reason"].startswith("verified=no"):
+            print(f"  skipped unverified: {row['value_set']} {row['code_system']} {row['code']} {row['display']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
