@@ -92,8 +92,10 @@ def _progress(message: str) -> None:
 
 def command_run(args: argparse.Namespace) -> int:
     from cramp_audit.summary import closing_lines
+    from transforms.registry import preflight
 
     request = _request(args)
+    preflight(Path(request.source), request.source_format)  # exit 2 before Prefect or the database start
     if args.no_prefect:
         from cramp_audit.pipeline import run_audit
 

@@ -208,8 +208,9 @@ def evaluate(request: AuditRequest, run_id: str, progress: Progress = _quiet) ->
         con.execute(sql_text("ledger/record_parameters.sql"), {
             "run_id": run_id, "period_start": period_start, "period_end": period_end,
             "parameters": _json(params)})
-        evaluate_rules(con, run_id, _run_source_path(con, run_id))
-        cohort = con.execute("SELECT count(*) FROM work.cohort").fetchone()[0]
+        source_path, = con.execute(sql_text("ledger/run_source.sql"), {"run_id": run_id}).fetchone()
+        evaluate_rules(con, run_id, source_path)
+        cohort, = con.execute(sql_text("summary/cohort_size.sql")).fetchone()
     finally:
         con.close()
     progress(f"cohort {cohort:,} patients; rules evaluated for {period_start} .. {period_end}")
@@ -253,10 +254,6 @@ def fail(request: AuditRequest, run_id: str, error: str) -> None:
         ledger.fail_run(con, run_id, error)
     finally:
         con.close()
-
-
-def _run_source_path(con, run_id: str) -> str:  # noqa: ANN001 - duckdb connection
-    return con.execute("SELECT source_path FROM audit.runs WHERE run_id = ?", [run_id]).fetchone()[0]
 
 
 def _json(value: Any) -> str:

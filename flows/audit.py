@@ -3,6 +3,7 @@ nothing but orchestration (names, retries where they help, logging, the run-summ
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -10,9 +11,18 @@ from prefect.artifacts import create_table_artifact
 
 from cramp_audit import pipeline
 from cramp_audit.pipeline import AuditRequest, RunSummary
+from transforms.base import ExtractError
+
+
+def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Only an I/O error (a network share that hiccups) is worth retrying; a bad extract is not."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, OSError) and not isinstance(error, ExtractError)
+
 
 # Reading files on a network share can fail transiently: ingest retries; the rest is deterministic.
-ingest_task = task(pipeline.ingest, name="ingest-validate-load", retries=2, retry_delay_seconds=10)
+ingest_task = task(pipeline.ingest, name="ingest-validate-load", retries=2, retry_delay_seconds=10,
+                   retry_condition_fn=_is_transient)
 evaluate_task = task(pipeline.evaluate, name="cohort-and-rules")
 publish_task = task(pipeline.publish, name="publish-results")
 report_task = task(pipeline.report, name="write-reports")
@@ -20,31 +30,23 @@ TASKS = {pipeline.ingest: ingest_task, pipeline.evaluate: evaluate_task, pipelin
          pipeline.report: report_task}
 
 
-def _logged(progress: pipeline.Progress | None) -> pipeline.Progress:
-    def emit(message: str) -> None:
-        get_run_logger().info(message)
-        if progress is not None:
-            progress(message)
-    return emit
+def _log(message: str) -> None:
+    # Prefect's logger shows each step on the terminal (and in the UI), so nothing else prints it.
+    get_run_logger().info(message)
 
 
 @flow(name="cramp-audit", log_prints=False, persist_result=False)
 def audit_flow(request: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
     audit_request = AuditRequest(**request)
-    progress = _logged(_terminal_progress)
 
     def run_step(step: Any, *args: Any) -> Any:
         # Tasks take the request as a dict: plain values that Prefect can hash and show.
         return TASKS[step].with_options(cache_policy=None)(*args)
 
-    summary = pipeline.run_audit(audit_request, progress=progress, run_step=run_step, run_id=run_id)
+    summary = pipeline.run_audit(audit_request, progress=_log, run_step=run_step, run_id=run_id)
     create_table_artifact(key="cramp-audit-run-summary", table=_summary_rows(summary),
                           description=f"cramp-audit run {summary.run_id}")
     return summary.__dict__
-
-
-# Where run_flow wants progress lines on the terminal besides Prefect's log (None when served).
-_terminal_progress: pipeline.Progress | None = None
 
 
 def _summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
@@ -59,13 +61,10 @@ def _summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
 
 def run_flow(request: AuditRequest, progress: pipeline.Progress | None = None) -> RunSummary:
     """Runs the flow in this process (Prefect's local mode, or the server PREFECT_API_URL names)."""
-    global _terminal_progress
-    _terminal_progress = progress
-    try:
-        result = audit_flow(request.as_dict())
-    finally:
-        _terminal_progress = None
-    return RunSummary(**result)
+    if progress is not None and not os.environ.get("PREFECT_API_URL"):
+        # Prefect's temporary local server takes 15-30 s to start on a small machine: say so.
+        progress("starting Prefect's local server (no PREFECT_API_URL set); this takes 15-30 s")
+    return RunSummary(**audit_flow(request.as_dict()))
 
 
 def serve_on_schedule(request: AuditRequest, cron: str, name: str) -> None:

@@ -98,3 +98,13 @@ def test_empty_file_exits_2(tmp_path, capsys):
 def test_bad_usage_exits_2_with_one_line(capsys):
     status, lines = _exit_and_stderr(capsys, ["run", "--period-start", "yesterday"])
     assert status == 2 and len(lines) == 1 and "not a date" in lines[0]
+
+
+def test_run_refuses_a_bad_extract_before_starting_prefect(tmp_path, capsys):
+    write_extract(tmp_path / "x")
+    (tmp_path / "x" / "patients.csv").write_text("patient_id,sex\nP1,F\n")
+    db = tmp_path / "audit.duckdb"
+    status, lines = _exit_and_stderr(capsys, ["run", str(tmp_path / "x"), "--db", str(db)])  # the Prefect path
+    assert status == 2 and lines == [f"cramp-audit: error: {tmp_path / 'x' / 'patients.csv'}: required column "
+                                     "'birth_date' missing"]
+    assert not db.exists()

@@ -33,19 +33,21 @@ def _first_bad_utf8_line(path: Path) -> int:
     return 0
 
 
-def read_string_frame(path: Path, display_name: str) -> pl.DataFrame:
-    """All columns as trimmed strings (empty = null), headers lower-cased, tagged with source
-    file and 1-based row number. Raises ExtractError with one line on unreadable input."""
+def read_header(path: Path, display_name: str) -> list[str]:
+    """The column names of a file (lower-cased), read without its data."""
+    if path.name.lower().endswith(".parquet"):
+        try:
+            return [c.lower() for c in pl.read_parquet_schema(path)]
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ExtractError(f"{display_name}: cannot be read as Parquet: {str(exc).splitlines()[0]}") from exc
+    return [c.strip().lower() for c in _read_csv(path, display_name, n_rows=0).columns]
+
+
+def _read_csv(path: Path, display_name: str, n_rows: int | None = None) -> pl.DataFrame:
+    if path.stat().st_size == 0:
+        raise ExtractError(f"{display_name}: the file is empty (expected a header row)")
     try:
-        if path.name.lower().endswith(".parquet"):
-            frame = pl.read_parquet(path)
-            frame = frame.with_columns(pl.all().cast(pl.String))
-        else:
-            if path.stat().st_size == 0:
-                raise ExtractError(f"{display_name}: the file is empty (expected a header row)")
-            frame = pl.read_csv(path, infer_schema=False, raise_if_empty=True, truncate_ragged_lines=False)
-    except ExtractError:
-        raise
+        return pl.read_csv(path, infer_schema=False, raise_if_empty=True, n_rows=n_rows)
     except pl.exceptions.NoDataError as exc:
         raise ExtractError(f"{display_name}: the file is empty (expected a header row)") from exc
     except pl.exceptions.ComputeError as exc:
@@ -56,6 +58,18 @@ def read_string_frame(path: Path, display_name: str) -> pl.DataFrame:
         raise ExtractError(f"{display_name}: cannot be parsed: {str(exc).splitlines()[0]}") from exc
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise ExtractError(f"{display_name}: cannot be read: {str(exc).splitlines()[0]}") from exc
+
+
+def read_string_frame(path: Path, display_name: str) -> pl.DataFrame:
+    """All columns as trimmed strings (empty = null), headers lower-cased, tagged with source
+    file and 1-based row number. Raises ExtractError with one line on unreadable input."""
+    if path.name.lower().endswith(".parquet"):
+        try:
+            frame = pl.read_parquet(path).with_columns(pl.all().cast(pl.String))
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ExtractError(f"{display_name}: cannot be read as Parquet: {str(exc).splitlines()[0]}") from exc
+    else:
+        frame = _read_csv(path, display_name)
 
     lowered = [c.strip().lower() for c in frame.columns]
     duplicates = sorted({c for c in lowered if lowered.count(c) > 1})

@@ -24,6 +24,17 @@ def resolve_format(source: Path, requested: str | None) -> str:
     return detect_format(source)
 
 
+def preflight(source: Path, requested_format: str | None = None) -> str:
+    """Refuses an unreadable extract cheaply (format, required files and, for the canonical format,
+    required columns from the headers) before a run starts anything; returns the format."""
+    fmt = resolve_format(source, requested_format)
+    if fmt == "canonical":
+        from transforms.canonical import check
+
+        check(source)
+    return fmt
+
+
 def read_extract(source: Path, requested_format: str | None = None) -> SourceExtract:
     """Reads a source folder into canonical string frames with the adapter of its format."""
     fmt = resolve_format(source, requested_format)

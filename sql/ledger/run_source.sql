@@ -1,0 +1,1 @@
+SELECT source_path FROM audit.runs WHERE run_id = $run_id;
