@@ -40,7 +40,8 @@ REQUIRED_HEADER_KEYS = ("rule_id", "title", "severity", "guideline", "value_sets
 ENGINE_PARAMETERS = ("period_start", "period_end", "min_age_years", "followup_days", "mg_low_mmol", "k_low_mmol")
 # Steps before the rules, in order (each a file of sql/): diagnoses are matched for everyone (the
 # cohort comes from them); orders, labs and procedures only for cohort patients.
-MATCHING_STEPS = ("macros.sql", "match_diagnoses.sql", "cohort.sql", "match_medications.sql", "match_records.sql")
+MATCHING_STEPS = ("macros.sql", "match_diagnoses.sql", "cohort.sql", "match_medications.sql", "match_records.sql",
+                  "magnesium_starts.sql")
 
 _HEADER_LINE = re.compile(r"^--\s?(?P<key>[a-z_]+):\s*(?P<value>.*)$")
 _RULE_ID = re.compile(r"^LC-[A-Z0-9-]+$")

@@ -14,14 +14,7 @@
 --   count (rules.md: a value with an unknown unit is not used); "low" is the result's own ref_low,
 --   else mg_low_mmol (work.lab_matches.is_low). The evidence's finding is "no magnesium result" or
 --   "magnesium normal: <value> <unit> on <date>" for the latest usable result in the window.
-WITH magnesium_start AS (
-    SELECT c.patient_id, c.index_date, m.*
-    FROM work.cohort AS c
-    JOIN work.med_matches AS m ON m.patient_id = c.patient_id AND m.value_set = 'MAGNESIUM_SUPPLEMENT'
-    WHERE m.start_date BETWEEN c.index_date AND c.followup_end
-      AND coalesce(m.route, '') IN ('', 'oral', 'po', 'by mouth', 'orally', 'per os')
-    QUALIFY row_number() OVER (PARTITION BY c.patient_id ORDER BY m.start_date, m.order_id) = 1
-),
+WITH magnesium_start AS (SELECT * FROM work.magnesium_starts),  -- sql/magnesium_starts.sql
 window_results AS (
     SELECT s.patient_id, l.*
     FROM magnesium_start AS s

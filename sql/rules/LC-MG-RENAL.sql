@@ -13,14 +13,7 @@
 --   compared as reported (mL/min/1.73 m2), no conversion. A CKD_SEVERE diagnosis counts when
 --   recorded on or before the start, whatever its resolved_date. One deviation row (the start),
 --   naming the low eGFR and/or the diagnosis.
-WITH magnesium_start AS (
-    SELECT c.patient_id, m.*
-    FROM work.cohort AS c
-    JOIN work.med_matches AS m ON m.patient_id = c.patient_id AND m.value_set = 'MAGNESIUM_SUPPLEMENT'
-    WHERE m.start_date BETWEEN c.index_date AND c.followup_end
-      AND coalesce(m.route, '') IN ('', 'oral', 'po', 'by mouth', 'orally', 'per os')
-    QUALIFY row_number() OVER (PARTITION BY c.patient_id ORDER BY m.start_date, m.order_id) = 1
-),
+WITH magnesium_start AS (SELECT * FROM work.magnesium_starts),  -- sql/magnesium_starts.sql
 latest_egfr AS (
     SELECT s.patient_id, l.collected_date, l.unit, l.source_file, l.source_row,
            coalesce(l.value_numeric, try_cast(regexp_extract(l.value_text, '[0-9]+(\.[0-9]+)?') AS DOUBLE)) AS egfr
