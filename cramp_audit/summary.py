@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cramp_audit.db import connect, sql_text
+from schemas.spec import TABLES
 
 if TYPE_CHECKING:
     from cramp_audit.pipeline import AuditRequest, RunSummary, TableCounts
@@ -37,6 +38,11 @@ def closing_lines(request: AuditRequest, summary: RunSummary) -> list[str]:
              f"period {summary.evaluation.get('period_start')} .. {summary.evaluation.get('period_end')}",
              f"cohort: {cohort:,} patients" + ("" if cohort else
                                                " (no patient with a leg-cramps diagnosis in the period)")]
+    present = {t["table_name"] for t in summary.ingest.get("tables", [])}
+    absent = [t.name for t in TABLES if not t.required_file and t.name not in present]
+    if absent:
+        lines.append(f"not in the extract: {', '.join(absent)} — rules that need them report their patients "
+                     "as not evaluable")
     for rule_id, _title, denominator, deviations, rate in rules:
         shown = "—" if rate is None else f"{rate:.1%}"
         lines.append(f"  {rule_id:<26} {deviations:>6,} deviations of {denominator:>6,}  ({shown})")

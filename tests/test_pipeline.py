@@ -136,3 +136,16 @@ def test_a_second_run_on_a_busy_database_is_refused(tmp_path):
     request = _request(tmp_path, _extract(tmp_path))
     with exclusive(tmp_path / "audit.duckdb"), pytest.raises(DatabaseBusyError, match="another cramp-audit run"):
         run_audit(request)
+
+
+def test_a_run_without_optional_files_says_so_and_reports_not_evaluable(tmp_path):
+    from cramp_audit.summary import closing_lines
+
+    request = _request(tmp_path, _extract(tmp_path))  # patients, diagnoses and medications only
+    summary = run_audit(request)
+    lines = closing_lines(request, summary)
+    assert ("not in the extract: encounters, labs, procedures — rules that need them report their patients "
+            "as not evaluable") in lines
+    statuses = dict(_rows(request.db_path, "SELECT rule_id, any_value(status) FROM audit.patient_rules "
+                                           "WHERE rule_id IN ('LC-ELECTROLYTES', 'LC-WORKUP-EXCESS') GROUP BY 1"))
+    assert statuses == {"LC-ELECTROLYTES": "not_evaluable", "LC-WORKUP-EXCESS": "not_evaluable"}
