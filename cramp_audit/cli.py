@@ -77,8 +77,12 @@ def _request(args: argparse.Namespace):  # noqa: ANN202 - AuditRequest, imported
     if args.period_start and args.period_end and args.period_start > args.period_end:
         raise UsageError("--period-start is after --period-end")
     config = getattr(args, "config", None)
-    if config and not Path(config).is_file():
-        raise UsageError(f"{config}: no such configuration file")
+    if config:
+        from cramp_audit.config import load_parameters
+
+        if not Path(config).is_file():
+            raise UsageError(f"{config}: no such configuration file")
+        load_parameters(Path(config))  # a bad key is refused now, not after the extract is loaded
     return AuditRequest(
         source=str(args.source or BUNDLED_SAMPLE), db_path=args.db, reports_dir=args.reports,
         source_format=args.format, period_start=getattr(args, "period_start", None),
@@ -140,12 +144,13 @@ COMMANDS = {"run": command_run, "validate": command_validate, "rules": command_r
 
 
 def main(argv: list[str] | None = None) -> int:
+    from cramp_audit.config import ConfigError
     from cramp_audit.db import DatabaseBusyError
 
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, ExtractError) as exc:
+    except (UsageError, ExtractError, ConfigError) as exc:
         print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except DatabaseBusyError as exc:

@@ -108,3 +108,12 @@ def test_run_refuses_a_bad_extract_before_starting_prefect(tmp_path, capsys):
     assert status == 2 and lines == [f"cramp-audit: error: {tmp_path / 'x' / 'patients.csv'}: required column "
                                      "'birth_date' missing"]
     assert not db.exists()
+
+
+def test_a_configuration_with_an_unknown_key_exits_2_before_the_run(tmp_path, capsys):
+    config = tmp_path / "site.toml"
+    config.write_text("[cohort]\nfollowup = 90\n")
+    db = tmp_path / "audit.duckdb"
+    status, lines = _exit_and_stderr(capsys, ["run", "--config", str(config), "--db", str(db), "--no-prefect"])
+    assert status == 2 and len(lines) == 1 and str(config) in lines[0] and "followup" in lines[0]
+    assert not db.exists()
