@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from importlib import metadata
@@ -19,12 +20,13 @@ import polars as pl
 
 from cramp_audit import ledger
 from cramp_audit.db import SQL_DIR, connect, exclusive, initialise, run_sql_file, sql_text
-from cramp_audit.load import insert_frame, load_validated
+from cramp_audit.load import StagingLoader, insert_frame, load_checks, load_validated
 from cramp_audit.rules_engine import RULE_PACK_VERSION
 from schemas.spec import SOURCE_FILE, TABLES
-from schemas.validate import TableValidation, validate_table
-from transforms.base import SourceExtract
-from transforms.registry import read_extract
+from schemas.validate import KnownKeys, TableValidation, TableValidator, validate_table
+from transforms.base import ExtractError, SourceExtract
+from transforms.canonical import BatchedExtract, read_batched
+from transforms.registry import read_extract, resolve_format
 
 
 @dataclass(frozen=True)
@@ -88,22 +90,13 @@ def validate_extract(extract: SourceExtract, extract_date: date) -> list[TableVa
     return results
 
 
-def table_counts(extract: SourceExtract, validations: list[TableValidation]) -> pl.DataFrame:
+def table_counts(extract: SourceExtract | BatchedExtract, validations: list[TableValidation]) -> pl.DataFrame:
     """Per table and source file: read = loaded + rejected + skipped (skips get their own rows)."""
     frames = []
     for v in validations:
-        source = extract.tables[v.table_name].group_by(SOURCE_FILE).len("rows_read")
-        loaded = v.loaded.group_by(SOURCE_FILE).len("rows_loaded")
-        quarantine = v.quarantine.rename({"source_file": SOURCE_FILE})
-        by_action = [quarantine.filter(pl.col("action") == a).group_by(SOURCE_FILE).agg(
-            pl.col("source_row").n_unique().alias(f"rows_{a}")) for a in ("rejected", "repaired")]
-        frame = source
-        for other in (loaded, *by_action):
-            frame = frame.join(other, on=SOURCE_FILE, how="left")
-        frames.append(frame.select(
+        frames.append(v.file_counts.select(
             pl.lit(v.table_name).alias("table_name"), pl.col(SOURCE_FILE).alias("source_table"),
-            pl.col("rows_read").cast(pl.Int64), *[pl.col(c).fill_null(0).cast(pl.Int64) for c in
-                                                  ("rows_loaded", "rows_rejected", "rows_repaired")],
+            *[pl.col(c).cast(pl.Int64) for c in ("rows_read", "rows_loaded", "rows_rejected", "rows_repaired")],
             pl.lit(0, pl.Int64).alias("rows_skipped"), pl.lit(None, pl.String).alias("skip_reason")))
     for skip in extract.skipped:
         frames.append(pl.DataFrame({
@@ -114,7 +107,8 @@ def table_counts(extract: SourceExtract, validations: list[TableValidation]) -> 
     return pl.concat(frames) if frames else pl.DataFrame()
 
 
-def summarise(extract: SourceExtract, validations: list[TableValidation], top: int = 3) -> list[TableCounts]:
+def summarise(extract: SourceExtract | BatchedExtract, validations: list[TableValidation],
+              top: int = 3) -> list[TableCounts]:
     """Per canonical table: the counts `cramp-audit validate` prints, with the commonest reasons."""
     summaries = []
     for v in validations:
@@ -126,7 +120,7 @@ def summarise(extract: SourceExtract, validations: list[TableValidation], top: i
     return summaries
 
 
-def source_checksum(extract: SourceExtract) -> str:
+def source_checksum(extract: SourceExtract | BatchedExtract) -> str:
     digest = hashlib.sha256()
     for name in sorted(extract.files):
         path = Path(name)
@@ -151,35 +145,91 @@ def code_version() -> str:
 
 def load_extract(con: duckdb.DuckDBPyConnection, extract: SourceExtract, validations: list[TableValidation],
                  run_id: str, progress: Progress = _quiet) -> str:
-    """Replaces staging.* with the validated tables and fills this run's work.quarantine,
+    """Replaces staging.* with tables validated whole and fills this run's work.quarantine,
     work.data_quality and work.table_counts, all in one transaction (a crash leaves the previous
     load). Returns the checksum of the value sets loaded beside them."""
+    def load_tables() -> list[TableValidation]:
+        for v in validations:
+            load_validated(con, v, run_id)
+            _report_loaded(progress, v)
+        return validations
+
+    return _load_in_one_transaction(con, extract, run_id, load_tables)[0]
+
+
+def _load_in_one_transaction(con: duckdb.DuckDBPyConnection, extract: SourceExtract | BatchedExtract, run_id: str,
+                             load_tables: Callable[[], list[TableValidation]]) -> tuple[str, list[TableValidation]]:
+    """What every load does around its tables, in one transaction: staging emptied first, then the
+    table counts, value sets and derived lab values. Returns the value sets' checksum."""
     from cramp_audit.valuesets import load_value_sets
 
     initialise(con)
     con.execute("BEGIN TRANSACTION")
     run_sql_file(con, "staging_clear.sql")
     run_sql_file(con, "work_tables.sql")
-    for v in validations:
-        load_validated(con, v, run_id)
-        progress(f"loaded {v.table_name}: {v.rows_read:,} read, {v.rows_loaded:,} loaded, "
-                 f"{v.rows_rejected:,} rejected, {v.rows_repaired:,} repaired")
+    validations = load_tables()
     insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
     checksum = load_value_sets(con)
     run_sql_file(con, "derive_labs.sql")
     con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
     con.execute("COMMIT")
-    return checksum
+    return checksum, validations
+
+
+def stream_extract(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract_date: date, run_id: str,
+                   progress: Progress = _quiet) -> list[TableValidation]:
+    """Validates and loads each table batch by batch, patients first (the others must refer to them):
+    a batch's rows go to staging as soon as they are validated, so memory holds one batch (plus the
+    patient and encounter ids the later tables are checked against), not the extract."""
+    validations: list[TableValidation] = []
+    known: dict[str, KnownKeys] = {}
+    with StagingLoader(con) as loader:
+        for table in TABLES:
+            batches = extract.tables.get(table.name)
+            if batches is None:
+                continue
+            validator = TableValidator(table.name, extract_date, known.get("patients"), known.get("encounters"))
+            loaded_keys: list[pl.Series] = []
+            for batch in batches():
+                loaded = validator.validate(batch)
+                loader.append(table.name, loaded)
+                if table.name in ("patients", "encounters"):
+                    loaded_keys.append(loaded[table.key])
+            if loaded_keys:
+                known[table.name] = KnownKeys(pl.concat(loaded_keys))
+            validations.append(validator.result())
+            _report_loaded(progress, validations[-1])
+        # Not per table: the last insert of one table runs while the next one is read.
+        loader.wait()
+        for validation in validations:
+            load_checks(con, validation, run_id)
+    return validations
+
+
+def _report_loaded(progress: Progress, v: TableValidation) -> None:
+    progress(f"loaded {v.table_name}: {v.rows_read:,} read, {v.rows_loaded:,} loaded, "
+             f"{v.rows_rejected:,} rejected, {v.rows_repaired:,} repaired")
+
+
+def read_batched_extract(source: Path, requested_format: str | None = None) -> BatchedExtract:
+    """The extract as batches of canonical rows: a canonical extract is read a batch at a time (its
+    files and headers checked now); the other formats' adapters read theirs whole."""
+    fmt = resolve_format(source, requested_format)
+    if fmt == "canonical":
+        return read_batched(source)
+    return BatchedExtract.of(read_extract(source, fmt))
 
 
 def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> dict[str, Any]:
     """Reads, validates and loads the extract into staging (one transaction), and opens the run's
-    ledger row. An unreadable extract raises ExtractError before anything is written."""
-    extract = read_extract(Path(request.source), request.source_format)
-    progress(f"read {extract.format} extract: " + ", ".join(f"{k} {v.height:,} rows" for k, v in
-                                                              extract.tables.items()))
+    ledger row. An unreadable extract raises ExtractError and leaves the database as it was: refused
+    before anything is written when its files or headers show it, else (a bad line deep in a file)
+    its load rolled back and its ledger row removed."""
+    extract = read_batched_extract(Path(request.source), request.source_format)
     extract_date = extract.extract_date or date.today()
-    validations = validate_extract(extract, extract_date)
+    progress(f"reading {extract.format} extract: {', '.join(extract.tables)}")
+    remove_database = False
+    database_existed = Path(request.db_path).exists()
     con = connect(request.db_path)
     try:
         initialise(con)
@@ -187,13 +237,35 @@ def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> d
         run = ledger.RunRecord(run_id, str(Path(request.source).resolve()), extract.format,
                                code_version=code_version(), extract_date=extract_date)
         ledger.start_run(con, run)
-        run.value_sets_checksum = load_extract(con, extract, validations, run_id, progress)
-        run.source_checksum = source_checksum(extract)
+        # The checksum reads every file again: on its own thread, while the load keeps the cores busy.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-checksum") as worker:
+            checksum = worker.submit(source_checksum, extract)
+            try:
+                run.value_sets_checksum, validations = _load_in_one_transaction(
+                    con, extract, run_id, lambda: stream_extract(con, extract, extract_date, run_id, progress))
+            except ExtractError:
+                _forget_run(con, run_id)
+                remove_database = not database_existed
+                raise
+            run.source_checksum = checksum.result()
         run.rule_pack_version = RULE_PACK_VERSION
         ledger.update_run(con, run)
     finally:
         con.close()
+        if remove_database:
+            _remove_database(Path(request.db_path))
     return {"run_id": run_id, "format": extract.format, "tables": [asdict(s) for s in summarise(extract, validations)]}
+
+
+def _forget_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    con.execute("ROLLBACK")
+    con.execute(sql_text("ledger/forget_run.sql"), {"run_id": run_id})
+
+
+def _remove_database(db_path: Path) -> None:
+    """A database file this run created, and nothing in it but empty tables: gone, as it was."""
+    for path in (db_path, Path(f"{db_path}.wal")):
+        path.unlink(missing_ok=True)
 
 
 def evaluate(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> dict[str, Any]:

@@ -24,7 +24,7 @@ WITH denominator AS (
 ),
 diuretics_at_index AS (
     SELECT n.patient_id,
-           string_agg(DISTINCT m.label, ', ') AS labels,
+           string_agg(DISTINCT m.label, ', ' ORDER BY m.label) AS labels,
            json_group_array(json_object('order_id', m.order_id, 'source_file', m.source_file,
                                         'source_row', m.source_row, 'description', m.description,
                                         'start_date', m.start_date, 'end_date', m.end_date)) AS orders
