@@ -113,12 +113,10 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    from cramp_audit.pipeline import summarise, validate_extract
+    from cramp_audit.pipeline import check_extract, summarise
     from cramp_audit.summary import validation_table
-    from transforms.registry import read_extract
 
-    extract = read_extract(Path(args.source), args.format)
-    validations = validate_extract(extract, extract.extract_date or date.today())
+    extract, validations = check_extract(Path(args.source), args.format)
     print(validation_table(extract, summarise(extract, validations)))
     return EXIT_OK
 

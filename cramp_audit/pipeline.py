@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -176,34 +176,53 @@ def _load_in_one_transaction(con: duckdb.DuckDBPyConnection, extract: SourceExtr
     return checksum, validations
 
 
+def validated_batches(extract: BatchedExtract, extract_date: date, validations: list[TableValidation],
+                      on_table: Callable[[TableValidation], None] = lambda v: None,
+                      ) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Each table's batches validated, patients first (the others must refer to them), as
+    (table name, rows to load); each finished table's validation is appended to `validations`.
+    Memory holds one batch plus the patient and encounter ids later tables are checked against."""
+    known: dict[str, KnownKeys] = {}
+    for table in TABLES:
+        batches = extract.tables.get(table.name)
+        if batches is None:
+            continue
+        validator = TableValidator(table.name, extract_date, known.get("patients"), known.get("encounters"))
+        loaded_keys: list[pl.Series] = []
+        for batch in batches():
+            loaded = validator.validate(batch)
+            yield table.name, loaded
+            if table.name in ("patients", "encounters"):
+                loaded_keys.append(loaded[table.key])
+        if loaded_keys:
+            known[table.name] = KnownKeys(pl.concat(loaded_keys))
+        validations.append(validator.result())
+        on_table(validations[-1])
+
+
 def stream_extract(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract_date: date, run_id: str,
                    progress: Progress = _quiet) -> list[TableValidation]:
-    """Validates and loads each table batch by batch, patients first (the others must refer to them):
-    a batch's rows go to staging as soon as they are validated, so memory holds one batch (plus the
-    patient and encounter ids the later tables are checked against), not the extract."""
+    """Validates and loads the extract batch by batch: a batch's rows go to staging as soon as they
+    are validated, while the next batch is read."""
     validations: list[TableValidation] = []
-    known: dict[str, KnownKeys] = {}
     with StagingLoader(con) as loader:
-        for table in TABLES:
-            batches = extract.tables.get(table.name)
-            if batches is None:
-                continue
-            validator = TableValidator(table.name, extract_date, known.get("patients"), known.get("encounters"))
-            loaded_keys: list[pl.Series] = []
-            for batch in batches():
-                loaded = validator.validate(batch)
-                loader.append(table.name, loaded)
-                if table.name in ("patients", "encounters"):
-                    loaded_keys.append(loaded[table.key])
-            if loaded_keys:
-                known[table.name] = KnownKeys(pl.concat(loaded_keys))
-            validations.append(validator.result())
-            _report_loaded(progress, validations[-1])
+        for table_name, loaded in validated_batches(extract, extract_date, validations,
+                                                    lambda v: _report_loaded(progress, v)):
+            loader.append(table_name, loaded)
         # Not per table: the last insert of one table runs while the next one is read.
         loader.wait()
         for validation in validations:
             load_checks(con, validation, run_id)
     return validations
+
+
+def check_extract(source: Path, requested_format: str | None = None) -> tuple[BatchedExtract, list[TableValidation]]:
+    """Reads and validates an extract a batch at a time, writing nothing (`cramp-audit validate`)."""
+    extract = read_batched_extract(source, requested_format)
+    validations: list[TableValidation] = []
+    for _ in validated_batches(extract, extract.extract_date or date.today(), validations):
+        pass
+    return extract, validations
 
 
 def _report_loaded(progress: Progress, v: TableValidation) -> None:

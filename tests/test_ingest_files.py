@@ -117,3 +117,18 @@ def test_a_configuration_with_an_unknown_key_exits_2_before_the_run(tmp_path, ca
     status, lines = _exit_and_stderr(capsys, ["run", "--config", str(config), "--db", str(db), "--no-prefect"])
     assert status == 2 and len(lines) == 1 and str(config) in lines[0] and "followup" in lines[0]
     assert not db.exists()
+
+
+def test_validate_prints_reconciled_counts_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    sample = Path(__file__).resolve().parent.parent / "data_samples" / "sample"
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", str(sample)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    expected = pl.read_csv(sample / "expected_quarantine.csv")
+    rejected = expected.filter(pl.col("action") == "rejected").group_by("table").len()
+    for table, n in rejected.iter_rows():
+        line = next(line for line in out if line.startswith(table + " "))
+        read, loaded, rejected_count = (int(x.replace(",", "")) for x in line.split()[1:4])
+        assert rejected_count == n and read == loaded + n
+    assert out[0] == "format: canonical" and out[-1].startswith("counts reconcile")
+    assert list(tmp_path.iterdir()) == []
