@@ -2,7 +2,11 @@
 -- the first MAGNESIUM_SUPPLEMENT order starting inside follow-up whose route is oral or missing;
 -- ties on a date go to the lowest order_id. One definition, computed once, for both rules.
 CREATE OR REPLACE TABLE work.magnesium_starts AS
-SELECT c.index_date, m.*
+SELECT c.index_date, m.*,
+       -- the denominator row both rules report
+       m.label || ' started ' || m.start_date AS start_explanation,
+       json_object('order_id', m.order_id, 'source_file', m.source_file, 'source_row', m.source_row,
+                   'start_date', m.start_date) AS start_evidence
 FROM work.cohort AS c
 JOIN work.med_matches AS m ON m.patient_id = c.patient_id AND m.value_set = 'MAGNESIUM_SUPPLEMENT'
 WHERE m.start_date BETWEEN c.index_date AND c.followup_end

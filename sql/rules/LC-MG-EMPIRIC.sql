@@ -45,10 +45,8 @@ judged AS (
     LEFT JOIN latest_result AS r USING (patient_id)
     WHERE s.patient_id NOT IN (SELECT patient_id FROM documented)
 )
-SELECT patient_id, 'denominator' AS role, start_date AS event_date,
-       label || ' started ' || start_date AS explanation,
-       json_object('order_id', order_id, 'source_file', source_file, 'source_row', source_row,
-                   'start_date', start_date) AS evidence
+SELECT patient_id, 'denominator' AS role, start_date AS event_date, start_explanation AS explanation,
+       start_evidence AS evidence
 FROM magnesium_start
 UNION ALL
 SELECT patient_id, 'deviation', start_date,
