@@ -93,8 +93,3 @@ def load_checks(con: duckdb.DuckDBPyConnection, validation: TableValidation, run
     insert_frame(con, "work_insert.sql", "quarantine", validation.quarantine, run_id)
     insert_frame(con, "work_insert.sql", "data_quality", validation.data_quality, run_id)
 
-
-def load_validated(con: duckdb.DuckDBPyConnection, validation: TableValidation, run_id: str) -> None:
-    """Appends one table validated whole to staging, and its quarantine / data-quality rows to work.*."""
-    load_staging(con, validation.table_name, validation.loaded)
-    load_checks(con, validation, run_id)

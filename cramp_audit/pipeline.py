@@ -20,10 +20,10 @@ import polars as pl
 
 from cramp_audit import ledger
 from cramp_audit.db import SQL_DIR, connect, exclusive, initialise, run_sql_file, sql_text
-from cramp_audit.load import StagingLoader, insert_frame, load_checks, load_validated
+from cramp_audit.load import StagingLoader, insert_frame, load_checks
 from cramp_audit.rules_engine import RULE_PACK_VERSION
 from schemas.spec import SOURCE_FILE, TABLES
-from schemas.validate import KnownKeys, TableValidation, TableValidator, validate_table
+from schemas.validate import KnownKeys, TableValidation, TableValidator
 from transforms.base import ExtractError, SourceExtract
 from transforms.canonical import BatchedExtract, read_batched
 from transforms.registry import read_extract, resolve_format
@@ -73,21 +73,20 @@ def _quiet(_: str) -> None:
 
 # ---------------------------------------------------------------- ingest + validate (no database)
 
-def validate_extract(extract: SourceExtract, extract_date: date) -> list[TableValidation]:
-    """Validates every table of an extract, patients first (the others must refer to them)."""
-    results: list[TableValidation] = []
-    patient_ids = encounter_ids = None
-    for table in TABLES:
-        frame = extract.tables.get(table.name)
-        if frame is None:
-            continue
-        result = validate_table(frame, table.name, extract_date, patient_ids, encounter_ids)
-        if table.name == "patients":
-            patient_ids = result.loaded["patient_id"]
-        elif table.name == "encounters":
-            encounter_ids = result.loaded["encounter_id"]
-        results.append(result)
-    return results
+def validate_extract(extract: SourceExtract | BatchedExtract, extract_date: date,
+                     keep_rows: bool = True) -> list[TableValidation]:
+    """Validates an extract without loading it, through the same batch loop the load uses. With
+    keep_rows each validation also holds its loaded rows (for small extracts and tests)."""
+    batched = extract if isinstance(extract, BatchedExtract) else BatchedExtract.of(extract)
+    validations: list[TableValidation] = []
+    rows: dict[str, list[pl.DataFrame]] = {}
+    for table_name, loaded in validated_batches(batched, extract_date, validations):
+        if keep_rows:
+            rows.setdefault(table_name, []).append(loaded)
+    for validation in validations:
+        if keep_rows:
+            validation.loaded = pl.concat(rows[validation.table_name])
+    return validations
 
 
 def table_counts(extract: SourceExtract | BatchedExtract, validations: list[TableValidation]) -> pl.DataFrame:
@@ -143,31 +142,19 @@ def code_version() -> str:
 
 # ---------------------------------------------------------------- steps that write the database
 
-def load_extract(con: duckdb.DuckDBPyConnection, extract: SourceExtract, validations: list[TableValidation],
-                 run_id: str, progress: Progress = _quiet) -> str:
-    """Replaces staging.* with tables validated whole and fills this run's work.quarantine,
-    work.data_quality and work.table_counts, all in one transaction (a crash leaves the previous
-    load). Returns the checksum of the value sets loaded beside them."""
-    def load_tables() -> list[TableValidation]:
-        for v in validations:
-            load_validated(con, v, run_id)
-            _report_loaded(progress, v)
-        return validations
-
-    return _load_in_one_transaction(con, extract, run_id, load_tables)[0]
-
-
-def _load_in_one_transaction(con: duckdb.DuckDBPyConnection, extract: SourceExtract | BatchedExtract, run_id: str,
-                             load_tables: Callable[[], list[TableValidation]]) -> tuple[str, list[TableValidation]]:
-    """What every load does around its tables, in one transaction: staging emptied first, then the
-    table counts, value sets and derived lab values. Returns the value sets' checksum."""
+def load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract_date: date, run_id: str,
+                progress: Progress = _quiet) -> tuple[str, list[TableValidation]]:
+    """Replaces staging.* with the validated extract and fills this run's work.quarantine,
+    work.data_quality and work.table_counts, then the value sets and derived lab values, all in one
+    transaction (a crash leaves the previous load). Returns the value sets' checksum and the
+    validations."""
     from cramp_audit.valuesets import load_value_sets
 
     initialise(con)
     con.execute("BEGIN TRANSACTION")
     run_sql_file(con, "staging_clear.sql")
     run_sql_file(con, "work_tables.sql")
-    validations = load_tables()
+    validations = stream_extract(con, extract, extract_date, run_id, progress)
     insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
     checksum = load_value_sets(con)
     run_sql_file(con, "derive_labs.sql")
@@ -219,10 +206,7 @@ def stream_extract(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extr
 def check_extract(source: Path, requested_format: str | None = None) -> tuple[BatchedExtract, list[TableValidation]]:
     """Reads and validates an extract a batch at a time, writing nothing (`cramp-audit validate`)."""
     extract = read_batched_extract(source, requested_format)
-    validations: list[TableValidation] = []
-    for _ in validated_batches(extract, extract.extract_date or date.today(), validations):
-        pass
-    return extract, validations
+    return extract, validate_extract(extract, extract.extract_date or date.today(), keep_rows=False)
 
 
 def _report_loaded(progress: Progress, v: TableValidation) -> None:
@@ -260,8 +244,7 @@ def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> d
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-checksum") as worker:
             checksum = worker.submit(source_checksum, extract)
             try:
-                run.value_sets_checksum, validations = _load_in_one_transaction(
-                    con, extract, run_id, lambda: stream_extract(con, extract, extract_date, run_id, progress))
+                run.value_sets_checksum, validations = load_source(con, extract, extract_date, run_id, progress)
             except ExtractError:
                 _forget_run(con, run_id)
                 remove_database = not database_existed

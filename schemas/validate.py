@@ -3,10 +3,10 @@ pass), and turn the failures into quarantine rows: rejected rows are not loaded,
 loaded with the one bad field nulled. Nothing is dropped without a quarantine row, so per table
 rows read = rows loaded + rows rejected.
 
-A table can be validated whole (`validate_table`) or batch by batch (`TableValidator`): the result
-is the same, but a batch's loaded rows can be handed on and forgotten, so memory is bounded by the
-batch. What spans batches is kept small: the keys seen so far (duplicates), counts per check and
-per source file, and the quarantine rows."""
+A table is validated batch by batch (`TableValidator`; a table read whole is one batch): a batch's
+loaded rows can be handed on and forgotten, so memory is bounded by the batch. What spans batches
+is kept small: the keys seen so far (duplicates), counts per check and per source file, and the
+quarantine rows."""
 
 from __future__ import annotations
 
@@ -247,14 +247,6 @@ def _repaired(loaded: pl.DataFrame, repairs: pl.DataFrame, table_name: str) -> p
                                 .then(pl.coalesce("value_text", raw("value_numeric")))
                                 .otherwise(pl.col("value_text")).alias("value_text"))
     return loaded.with_columns(repair_exprs) if repair_exprs else loaded
-
-
-def validate_table(frame: pl.DataFrame, table_name: str, extract_date: date,
-                   patient_ids: pl.Series | KnownKeys | None = None,
-                   encounter_ids: pl.Series | KnownKeys | None = None) -> TableValidation:
-    """Validates a whole canonical string frame (as an adapter returns it) as one batch."""
-    validator = TableValidator(table_name, extract_date, patient_ids, encounter_ids)
-    return validator.result(validator.validate(frame))
 
 
 def _quarantine_rows(frame: pl.DataFrame, failures: pl.DataFrame, table_name: str) -> pl.DataFrame:
