@@ -3,7 +3,7 @@ validation, loading and the adapters alike (the single place a column's type and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Code-system tokens a canonical extract may use (extract-format.md), plus the ones real
 # sources need (ICD9CM history, ICD10PCS procedures, NDC drugs, LOCAL codes matched by text).
@@ -17,8 +17,6 @@ CODE_SYSTEMS: dict[str, tuple[str, ...]] = {
 SEXES = ("F", "M", "O", "U")
 MEDICATION_STATUSES = ("active", "completed", "stopped", "cancelled", "entered-in-error", "on-hold", "draft",
                        "unknown")
-# Orders in these statuses never count for any rule (extract-format.md).
-IGNORED_MEDICATION_STATUSES = ("cancelled", "entered-in-error")
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,6 @@ class Table:
     key: str | None = None  # unique per extract
     required_file: bool = False
     date_columns_ordered: tuple[str, str] | None = None  # (start, end): end >= start, else end repaired
-    extra: dict = field(default_factory=dict)
 
     @property
     def column_names(self) -> list[str]:
@@ -44,9 +41,6 @@ class Table:
     @property
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
-
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
 
 
 def _c(name: str, dtype: str = "text", required: bool = False) -> Column:
@@ -101,8 +95,9 @@ TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"  # 1-based, header excluded
 
-# Source columns that are direct identifiers: dropped at ingestion by every adapter, whatever
-# the source calls them (compared case-insensitively, after removing non-letters).
+# Source column names that are direct identifiers (compared case-insensitively, letters only). No
+# adapter maps them (every adapter selects canonical columns only); the adapter tests check that no
+# output column is one of them.
 IDENTIFIER_COLUMN_WORDS = (
     "name", "firstname", "lastname", "middlename", "given", "family", "prefix", "suffix", "maiden",
     "address", "street", "city", "zip", "zipcode", "postcode", "postalcode", "phone", "telephone", "email",
