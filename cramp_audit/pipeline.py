@@ -358,7 +358,8 @@ class RunSummary:
 def run_audit(request: AuditRequest, progress: Progress = _quiet, run_step: StepRunner = _call,
               run_id: str | None = None) -> RunSummary:
     """ingest → evaluate → publish → report, holding the database for the whole run. Any failure
-    after the ledger row exists marks the run failed (audit.* keeps none of its rows) and re-raises."""
+    before publish, once the ledger row exists, marks the run failed (audit.* keeps none of its rows)
+    and re-raises; a failure writing reports leaves the published run succeeded and re-raises."""
     run_id = run_id or ledger.new_run_id()
     summary = RunSummary(run_id, "running")
     with exclusive(Path(request.db_path), request.lock_wait_seconds):
@@ -369,6 +370,7 @@ def run_audit(request: AuditRequest, progress: Progress = _quiet, run_step: Step
         except BaseException as exc:
             fail(request, run_id, f"{type(exc).__name__}: {exc}")
             raise
-    summary.status = "succeeded"
-    summary.reports_dir = run_step(report, request, run_id, progress)
+        summary.status = "succeeded"
+        # Still under the lock: another run cannot hold the file while this one reads it back.
+        summary.reports_dir = run_step(report, request, run_id, progress)
     return summary
