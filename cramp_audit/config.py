@@ -3,17 +3,16 @@ handed to DuckDB as variables so the SQL reads getvariable('followup_days')."""
 
 from __future__ import annotations
 
+import math
 import tomllib
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
-import sql
+from cramp_audit.db import SQL_DIR, set_variable, sql_text
 
-SQL_DIR = Path(sql.__file__).parent
 DEFAULTS_PATH = SQL_DIR / "parameters.toml"
-PERIOD_SQL = SQL_DIR / "period.sql"
 # rules.md: "the 365 days that end on the latest date in the extract", both ends inclusive.
 DEFAULT_PERIOD_DAYS = 365
 
@@ -34,7 +33,8 @@ def _read_toml(path: Path) -> dict:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # TOML allows inf and nan; no window, age or dose can be either.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def load_parameters(config_path: Path | None = None) -> dict[str, Number]:
@@ -78,7 +78,7 @@ def load_parameters(config_path: Path | None = None) -> dict[str, Number]:
 
 def latest_extract_date(con: duckdb.DuckDBPyConnection) -> date:
     """The latest date in any date column of staging.* (sql/period.sql)."""
-    latest = con.execute(PERIOD_SQL.read_text(encoding="utf-8")).fetchone()[0]
+    latest = con.execute(sql_text("period.sql")).fetchone()[0]
     if latest is None:
         raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "
                           "give --period-start and --period-end")
@@ -100,8 +100,7 @@ def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
         if not name.isidentifier():
             raise ConfigError(f"parameter name {name!r} is not a plain identifier")
         # Integers stay INTEGER (date arithmetic needs them); the rest DOUBLE.
-        literal = f"{value}::INTEGER" if isinstance(value, int) else f"{float(value)!r}::DOUBLE"
-        con.execute(f"SET VARIABLE {name} = {literal}")
-    con.execute("SET VARIABLE period_start = ?::DATE", [period_start])
-    con.execute("SET VARIABLE period_end = ?::DATE", [period_end])
+        set_variable(con, name, value, "INTEGER" if isinstance(value, int) else "DOUBLE")
+    set_variable(con, "period_start", period_start, "DATE")
+    set_variable(con, "period_end", period_end, "DATE")
     return period_start, period_end

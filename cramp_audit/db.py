@@ -28,11 +28,16 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(sql_text(name))
 
 
+def set_variable(con: duckdb.DuckDBPyConnection, name: str, value: object, sql_type: str) -> None:
+    """SET VARIABLE `name` (an identifier, so placed in the statement) to `value` (bound) as `sql_type`;
+    the SQL reads it as getvariable('name')."""
+    con.execute(sql_text("set_variable.sql").format(name=name, type=sql_type), {"value": value})
+
+
 def initialise(con: duckdb.DuckDBPyConnection) -> None:
     """Creates every schema and table a run needs (idempotent: earlier runs stay intact)."""
-    for name in ("staging.sql", "audit_tables.sql", "latest_views.sql"):
+    for name in ("staging.sql", "audit_tables.sql", "latest_views.sql", "run_schemas.sql"):
         run_sql_file(con, name)
-    con.execute("CREATE SCHEMA IF NOT EXISTS work; CREATE SCHEMA IF NOT EXISTS ref;")
 
 
 @contextmanager
@@ -80,11 +85,11 @@ CATALOG = "cramp"
 def connect(db_path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the database file in which `audit.*`, `staging.*` ... resolve as documented."""
     con = duckdb.connect()
-    path = str(db_path).replace("'", "''")
     try:
-        con.execute(f"ATTACH '{path}' AS {CATALOG} {'(READ_ONLY)' if read_only else ''}; USE {CATALOG};")
+        con.execute(sql_text("attach_database.sql").format(catalog=CATALOG),
+                    {"path": str(db_path), "read_only": read_only})
         # Large joins spill beside the database rather than failing for want of memory.
-        con.execute(f"SET temp_directory = '{path}.tmp'")
+        con.execute(sql_text("use_database.sql").format(catalog=CATALOG), {"temp_directory": f"{db_path}.tmp"})
         return con
     except duckdb.IOException as exc:
         con.close()

@@ -23,10 +23,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-import sql
+from cramp_audit.db import SQL_DIR, run_sql_file, set_variable, sql_text
 from cramp_audit.valuesets import REF_TABLES, VALUESETS_DIR, load_value_sets
 
-SQL_DIR = Path(sql.__file__).parent
 RULES_DIR = SQL_DIR / "rules"
 RULE_PACK_VERSION = "1"  # rules.md: "The leg-cramps rule pack, version 1"
 
@@ -136,20 +135,14 @@ def discover_rules(rules_dir: Path = RULES_DIR) -> list[Rule]:
 
 # ---------------------------------------------------------------- evaluation
 
-def _run_file(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    con.execute((SQL_DIR / name).read_text(encoding="utf-8"))
-
-
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
+    return con.execute(sql_text("table_exists.sql"), {"schema_name": schema, "table_name": table}).fetchone()[0] > 0
 
 
 def _check_variables(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> None:
     """Every parameter a rule names must be set (getvariable() of an unset name is a silent NULL)."""
     names = sorted({*ENGINE_PARAMETERS, *(p for r in rules for p in r.parameters)})
-    values = con.execute("SELECT " + ", ".join(f"getvariable('{n}')" for n in names)).fetchone()
-    unset = [n for n, v in zip(names, values, strict=True) if v is None]
+    unset = [n for n in names if con.execute(sql_text("variable_value.sql"), {"name": n}).fetchone()[0] is None]
     if unset:
         raise RuleError(f"parameters not set: {', '.join(unset)} (call config.set_parameters first)")
 
@@ -164,7 +157,7 @@ def _absent_tables(con: duckdb.DuckDBPyConnection, absent_tables: Collection[str
         return sorted(set(absent_tables))
     if not _table_exists(con, "work", "table_counts"):
         return []
-    present = {row[0] for row in con.execute("SELECT DISTINCT table_name FROM work.table_counts").fetchall()}
+    present = {row[0] for row in con.execute(sql_text("engine_loaded_tables.sql")).fetchall()}
     return [t for t in OPTIONAL_TABLES if t not in present] if present else []
 
 
@@ -172,22 +165,22 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
     if frame.height:
         con.register("engine_rows", frame.to_arrow())
         try:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM engine_rows")
+            con.execute(sql_text("engine_insert.sql").format(table=table))
         finally:
             con.unregister("engine_rows")
 
 
 def _write_rule_tables(con: duckdb.DuckDBPyConnection, run_id: str, rules: list[Rule], absent: list[str]) -> None:
-    _run_file(con, "engine_tables.sql")
-    _insert(con, "work.rules", pl.DataFrame(
+    run_sql_file(con, "engine_tables.sql")
+    _insert(con, "rules", pl.DataFrame(
         {"run_id": [run_id] * len(rules), "rule_id": [r.id for r in rules], "title": [r.title for r in rules],
          "severity": [r.severity for r in rules], "guideline_statement": [r.guideline_statement for r in rules]},
         schema={c: pl.String for c in ("run_id", "rule_id", "title", "severity", "guideline_statement")}))
     pairs = [(r.id, t) for r in rules for t in r.requires]
-    _insert(con, "work.rule_requirements", pl.DataFrame(
+    _insert(con, "rule_requirements", pl.DataFrame(
         {"rule_id": [p[0] for p in pairs], "table_name": [p[1] for p in pairs]},
         schema={"rule_id": pl.String, "table_name": pl.String}))
-    _insert(con, "work.absent_tables", pl.DataFrame({"table_name": absent}, schema={"table_name": pl.String}))
+    _insert(con, "absent_tables", pl.DataFrame({"table_name": absent}, schema={"table_name": pl.String}))
 
 
 def _run_rule(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
@@ -195,8 +188,7 @@ def _run_rule(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
         columns = tuple(con.sql(rule.select_sql).columns)
         if columns != ROLE_COLUMNS:
             raise RuleError(f"{rule.path.name} returns columns {columns}; expected {ROLE_COLUMNS}")
-        # rule.id is checked against _RULE_ID, so it is safe as a literal
-        con.execute(f"INSERT INTO work.rule_roles SELECT '{rule.id}' AS rule_id, * FROM (\n{rule.select_sql}\n) AS r")
+        con.execute(sql_text("engine_rule_roles.sql").format(rule_select=rule.select_sql), {"rule_id": rule.id})
     except duckdb.Error as exc:
         raise RuleError(f"{rule.path.name} failed: {exc}") from exc
 
@@ -210,26 +202,26 @@ def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str,
     tables the source lacked (see _absent_tables for the default). `rules_dir`: the rule files
     (tests point it elsewhere)."""
     rules = discover_rules(rules_dir)
-    _run_file(con, "engine_reset.sql")
+    run_sql_file(con, "engine_reset.sql")
     if not all(_table_exists(con, "ref", table) for table in REF_TABLES):
         load_value_sets(con)
-    con.execute("SET VARIABLE run_id = ?::VARCHAR", [run_id])
-    con.execute("SET VARIABLE source_path = ?::VARCHAR", [source_path])
+    set_variable(con, "run_id", run_id, "VARCHAR")
+    set_variable(con, "source_path", source_path, "VARCHAR")
     _check_variables(con, rules)
     absent = _absent_tables(con, absent_tables)
 
     for step in MATCHING_STEPS:
-        _run_file(con, step)
+        run_sql_file(con, step)
     _write_rule_tables(con, run_id, rules, absent)
     for rule in rules:
         _run_rule(con, rule)
-    problems = con.execute((SQL_DIR / "check_roles.sql").read_text(encoding="utf-8")).fetchall()
+    problems = con.execute(sql_text("check_roles.sql")).fetchall()
     if problems:
         raise RuleError("rule output breaks the contract: "
                         + "; ".join(f"{rule_id}: {problem} ({rows} rows)" for rule_id, problem, rows in problems))
     has_history = _table_exists(con, "audit", "runs") and _table_exists(con, "audit", "rule_results")
-    _run_file(con, "previous_rates.sql" if has_history else "previous_rates_none.sql")
-    _run_file(con, "decide.sql")
+    run_sql_file(con, "previous_rates.sql" if has_history else "previous_rates_none.sql")
+    run_sql_file(con, "decide.sql")
 
 
 # ---------------------------------------------------------------- catalogue

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 import sql
+from cramp_audit.db import sql_text
 
 VALUESETS_DIR = Path(sql.__file__).parent / "valuesets"
 
@@ -40,12 +41,8 @@ def load_value_sets(con: duckdb.DuckDBPyConnection) -> str:
     """Creates (replaces) ref.value_sets, ref.value_set_exclusions, ref.drug_names and
     ref.unit_conversions from the shipped CSVs; returns their checksum. Runs inside the caller's
     transaction if one is open."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS ref")
     for table, file_name in REF_TABLES.items():
-        path = VALUESETS_DIR / file_name
-        casts = ", ".join(f"CAST({c} AS DOUBLE) AS {c}" for c in NUMERIC_COLUMNS.get(table, ()))
-        columns = f"* REPLACE ({casts})" if casts else "*"
-        con.execute(
-            f"CREATE OR REPLACE TABLE ref.{table} AS SELECT {columns} FROM read_csv(?, header = true, "
-            "all_varchar = true, quote = '\"', escape = '\"')", [str(path)])
+        con.execute(sql_text("ref_table_from_csv.sql").format(table=table), {"path": str(VALUESETS_DIR / file_name)})
+        for column in NUMERIC_COLUMNS.get(table, ()):
+            con.execute(sql_text("ref_column_as_double.sql").format(table=table, column=column))
     return value_sets_checksum()

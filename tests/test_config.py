@@ -34,6 +34,8 @@ def test_a_site_file_overrides_with_the_same_layout(tmp_path: Path) -> None:
     ("[labs]\nfollowup_days = 90\n", "it belongs in [cohort]"),
     ("[nonsense]\nx = 1\n", "unknown section [nonsense]"),
     ("[cohort]\nfollowup_days = \"ninety\"\n", "must be a number"),
+    ("[cohort]\nfollowup_days = inf\n", "must be a number"),
+    ("[labs]\nmg_low_mmol = nan\n", "must be a number"),
     ("[cohort]\nfollowup_days = 90.5\n", "must be a whole number"),
     ("[cohort\n", "not valid TOML"),
 ])

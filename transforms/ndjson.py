@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from cramp_audit.db import sql_text
 from schemas.spec import SOURCE_FILE, SOURCE_ROW
 from transforms.base import ExtractError
 
@@ -32,15 +33,14 @@ def read_fields(path: Path, source_name: str, paths: Mapping[str, str]) -> pl.Da
     """One row per line: `_source_row` (line number), `_source_file`, `_blank_line`, and one text
     column per entry of `paths` (name -> JSONPath; objects and arrays come back as JSON text)."""
     names = list(paths)
-    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths.values())
-    query = (f"SELECT {SOURCE_ROW}, trim(line) = '' AS {BLANK}, "
-             f"CASE WHEN json_valid(line) THEN json_extract_string(line, [{listed}]) END AS _fields FROM lines")
+    query = sql_text("ndjson_fields.sql").format(source_row=SOURCE_ROW, blank=BLANK)
+    json_paths = {"paths": list(paths.values())}
     batches: list[pl.DataFrame] = []
     connection = duckdb.connect()
     try:
         for batch in _lines(path).collect_batches(chunk_size=BATCH_LINES):
             connection.register("lines", batch.to_arrow())
-            batches.append(connection.sql(query).pl())
+            batches.append(connection.sql(query, params=json_paths).pl())
             connection.unregister("lines")
     except (OSError, pl.exceptions.PolarsError, duckdb.Error) as exc:
         raise ExtractError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from exc
