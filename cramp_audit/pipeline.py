@@ -151,7 +151,8 @@ def load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract
     from cramp_audit.valuesets import load_value_sets
 
     initialise(con)
-    con.execute("BEGIN TRANSACTION")
+    run_sql_file(con, "staging_load_settings.sql")
+    con.begin()
     run_sql_file(con, "staging_clear.sql")
     run_sql_file(con, "work_tables.sql")
     validations = stream_extract(con, extract, extract_date, run_id, progress)
@@ -159,7 +160,7 @@ def load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract
     checksum = load_value_sets(con)
     run_sql_file(con, "derive_labs.sql")
     con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
-    con.execute("COMMIT")
+    con.commit()
     return checksum, validations
 
 
@@ -260,7 +261,7 @@ def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> d
 
 
 def _forget_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    con.execute("ROLLBACK")
+    con.rollback()
     con.execute(sql_text("ledger/forget_run.sql"), {"run_id": run_id})
 
 
@@ -295,10 +296,10 @@ def publish(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> 
     """All audit.* rows of the run in one transaction, with the ledger row closed as succeeded."""
     con = connect(request.db_path)
     try:
-        con.execute("BEGIN TRANSACTION")
+        con.begin()
         run_sql_file(con, "publish.sql")
         con.execute(sql_text("ledger/succeed_run.sql"), {"run_id": run_id})
-        con.execute("COMMIT")
+        con.commit()
     finally:
         con.close()
     progress("results published")

@@ -11,7 +11,7 @@ from datetime import date
 import pandera.polars as pa
 import polars as pl
 
-from schemas.spec import CODE_SYSTEMS, Table
+from schemas.spec import CODE_SYSTEMS, POLARS_DTYPES, Table
 
 REJECTED = "rejected"
 REPAIRED = "repaired"
@@ -114,7 +114,6 @@ def build_schema(table: Table, checks: list[RowCheck]) -> pa.DataFrameSchema:
     for check in checks:
         by_field.setdefault(check.field, []).append(
             pa.Check(lambda data, c=check: data.lazyframe.select(c.passes().fill_null(True)), name=check.name))
-    dtypes = {"text": pl.String, "date": pl.Date, "number": pl.Float64}
-    columns = {c.name: pa.Column(dtypes[c.dtype], nullable=True, checks=by_field.get(c.name, []))
+    columns = {c.name: pa.Column(POLARS_DTYPES[c.dtype], nullable=True, checks=by_field.get(c.name, []))
                for c in table.columns}
     return pa.DataFrameSchema(columns, name=table.name, strict=False)

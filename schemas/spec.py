@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import polars as pl
+
 # Code-system tokens a canonical extract may use (extract-format.md), plus the ones real
 # sources need (ICD9CM history, ICD10PCS procedures, NDC drugs, LOCAL codes matched by text).
 CODE_SYSTEMS: dict[str, tuple[str, ...]] = {
@@ -17,6 +19,11 @@ CODE_SYSTEMS: dict[str, tuple[str, ...]] = {
 SEXES = ("F", "M", "O", "U")
 MEDICATION_STATUSES = ("active", "completed", "stopped", "cancelled", "entered-in-error", "on-hold", "draft",
                        "unknown")
+
+
+# The polars type of each column type once validated (a Parquet file may hand dates and numbers
+# over typed already; text columns are read as text).
+POLARS_DTYPES: dict[str, pl.DataType] = {"text": pl.String, "date": pl.Date, "number": pl.Float64}
 
 
 @dataclass(frozen=True)

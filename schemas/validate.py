@@ -20,7 +20,7 @@ from pandera.errors import SchemaErrors
 
 from schemas.checks import ENCOUNTER_KNOWN, KEY_FIRST, PATIENT_KNOWN, REJECTED, REPAIRED, RowCheck, raw
 from schemas.models import checks_for, schema_for
-from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME
+from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME
 
 ROW_INDEX = "_row_index"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
@@ -81,7 +81,10 @@ def _typed(frame: pl.DataFrame, table_name: str, flags: dict[str, pl.Series | pl
     table = TABLES_BY_NAME[table_name]
     exprs: list[pl.Expr | pl.Series] = []
     for col in table.columns:
-        if col.dtype == "date":
+        if col.dtype != "text" and frame.schema[col.name] == POLARS_DTYPES[col.dtype]:
+            # Typed already (a Parquet Date / Float64 column): its own raw value, nothing to parse.
+            exprs += [pl.col(col.name).alias(raw(col.name))]
+        elif col.dtype == "date":
             text = pl.col(col.name)
             parsed = pl.when(text.str.contains(DATE_PATTERN)).then(
                 text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
@@ -165,7 +168,9 @@ class TableValidator:
         failures = failures.filter((pl.col("action") == REJECTED) |
                                    ~pl.col(ROW_INDEX).is_in(rejected_rows.implode()))
         repairs = failures.filter(pl.col("action") == REPAIRED)
-        loaded = typed.filter(~pl.col(ROW_INDEX).is_in(rejected_rows.implode()))
+        loaded = typed
+        if rejected_rows.len():  # most batches reject nothing: no copy of every column then
+            loaded = typed.filter(~pl.col(ROW_INDEX).is_in(rejected_rows.implode()))
         loaded = _repaired(loaded, repairs, self.table.name).select(*self.table.column_names, SOURCE_FILE, SOURCE_ROW)
 
         self.rows_rejected += rejected_rows.len()
@@ -244,7 +249,7 @@ def _repaired(loaded: pl.DataFrame, repairs: pl.DataFrame, table_name: str) -> p
         if table_name == "labs" and field_name == "value_numeric":
             # The text of a non-numeric result is evidence ("<0.5", "hemolysed"): keep it in value_text.
             repair_exprs.append(pl.when(pl.col(ROW_INDEX).is_in(rows))
-                                .then(pl.coalesce("value_text", raw("value_numeric")))
+                                .then(pl.coalesce("value_text", pl.col(raw("value_numeric")).cast(pl.String)))
                                 .otherwise(pl.col("value_text")).alias("value_text"))
     return loaded.with_columns(repair_exprs) if repair_exprs else loaded
 
@@ -253,9 +258,12 @@ def _quarantine_rows(frame: pl.DataFrame, failures: pl.DataFrame, table_name: st
     if failures.is_empty():
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
     table = TABLES_BY_NAME[table_name]
-    # The record as the file had it (canonical columns only: no identifier can ride along).
-    records = frame.with_row_index(ROW_INDEX).join(failures.select(ROW_INDEX).unique(), on=ROW_INDEX).select(
-        ROW_INDEX, SOURCE_FILE, SOURCE_ROW, pl.struct(table.column_names).struct.json_encode().alias("record"))
+    # The record as the file had it (canonical columns only: no identifier can ride along). Gathered
+    # by row index: a join would hash every row of the batch for the few that failed.
+    failed_rows = failures[ROW_INDEX].unique().sort()
+    records = frame.select(SOURCE_FILE, SOURCE_ROW, *table.column_names)[failed_rows].select(
+        failed_rows.alias(ROW_INDEX), SOURCE_FILE, SOURCE_ROW,
+        pl.struct(table.column_names).struct.json_encode().alias("record"))
     return failures.join(records, on=ROW_INDEX).sort(SOURCE_ROW, "check").select(
         pl.lit(table_name).alias("table_name"), pl.col(SOURCE_FILE).alias("source_file"),
         pl.col(SOURCE_ROW).cast(pl.Int64).alias("source_row"), "action", "field",

@@ -17,12 +17,21 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data_samples" / "sample"
 
 
+def _generate(out: Path, fmt: str) -> Path:
+    subprocess.run([sys.executable, "-m", "data_samples.generate", "--patients", "3000", "--seed", "11",
+                    "--format", fmt, "--out", str(out)], cwd=REPO, check=True, capture_output=True)
+    return out
+
+
 @pytest.fixture(scope="module")
 def generated_extract(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("generated") / "extract"
-    subprocess.run([sys.executable, "-m", "data_samples.generate", "--patients", "3000", "--seed", "11",
-                    "--out", str(out)], cwd=REPO, check=True, capture_output=True)
-    return out
+    return _generate(tmp_path_factory.mktemp("generated") / "extract", "csv")
+
+
+@pytest.fixture(scope="module")
+def generated_parquet_extract(tmp_path_factory) -> Path:
+    """The same patients as Parquet, dates and numbers in typed columns (read as they are, not as text)."""
+    return _generate(tmp_path_factory.mktemp("generated-parquet") / "extract", "parquet")
 
 
 def _audit(source: Path, tmp_path: Path) -> tuple[str, dict[str, pl.DataFrame]]:
@@ -46,9 +55,10 @@ def _pairs(frame: pl.DataFrame, *columns: str) -> set[tuple]:
     return set(frame.select(columns).iter_rows())
 
 
-@pytest.mark.parametrize("source", ["bundled", "generated"])
-def test_audit_finds_exactly_the_planted_deviations(source, generated_extract, tmp_path):
-    folder = SAMPLE if source == "bundled" else generated_extract
+@pytest.mark.parametrize("source", ["bundled", "generated", "generated-parquet"])
+def test_audit_finds_exactly_the_planted_deviations(source, request, tmp_path):
+    folder = SAMPLE if source == "bundled" else request.getfixturevalue(
+        "generated_extract" if source == "generated" else "generated_parquet_extract")
     _, found = _audit(folder, tmp_path)
 
     planted = pl.read_csv(folder / "planted_deviations.csv", infer_schema=False)

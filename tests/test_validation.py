@@ -136,3 +136,28 @@ def test_codes_and_tokens_are_case_insensitive(tmp_path):
     dx = {**DEFAULT_DIAGNOSIS, "code_system": "icd10cm", "code": "r25.2"}
     result = _validated(write_extract(tmp_path / "x", diagnoses=[dx]))["diagnoses"]
     assert result.quarantine.is_empty() and result.loaded["code_system"].to_list() == ["ICD10CM"]
+
+
+def test_parquet_typed_columns_are_checked_as_typed_values(tmp_path):
+    """A Parquet file's Date / Float64 columns are validated as they are; other types go the text way."""
+    import polars as pl
+
+    folder = write_extract(tmp_path / "x")
+    labs = pl.DataFrame({
+        "patient_id": ["P1"] * 5, "code_system": ["LOINC"] * 5, "code": ["19123-9"] * 5,
+        "collected_date": [date(2025, 3, 1), date(2025, 3, 2), date(1890, 1, 1), date(2026, 6, 1), None],
+        "value_numeric": [0.6, float("inf"), 0.7, 0.8, 0.9],
+        "ref_low": pl.Series([1, 1, 1, 1, 1], dtype=pl.Int64),  # not Float64: read as text, parsed as before
+        "unit": ["mmol/L"] * 5})
+    labs.write_parquet(folder / "labs.parquet")
+    result = _validated(folder)["labs"]
+    assert result.quarantine.select("source_row", "action", "check_name").sort("source_row").rows() == [
+        (2, "repaired", "value_numeric:not_finite"),
+        (3, "rejected", "collected_date:before_1900"),
+        (4, "rejected", "collected_date:after_extract_date"),
+        (5, "rejected", "collected_date:missing")]
+    loaded = result.loaded.sort("_source_row")
+    assert loaded["collected_date"].to_list() == [date(2025, 3, 1), date(2025, 3, 2)]
+    assert loaded["value_numeric"].to_list() == [0.6, None]
+    assert loaded["value_text"].to_list() == [None, "inf"]  # the repaired value is still evidence
+    assert loaded["ref_low"].to_list() == [1.0, 1.0]

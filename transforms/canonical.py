@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, Table
+from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES, Table
 from transforms.base import ExtractError, Skipped, SourceExtract
 from transforms.files import collect_batches, collect_whole, find_table_file, read_header, scan_string_frame
 
@@ -48,11 +48,20 @@ def _canonical_frame(path: Path, table: Table) -> pl.LazyFrame:
     """The table's file as canonical columns only; optional columns the file lacks are all-missing,
     so every frame has the same shape."""
     frame = scan_string_frame(path, path.name)
-    present = set(frame.collect_schema().names())
+    present = frame.collect_schema()
     return frame.select(
-        *[pl.col(c) if c in present else pl.lit(None, pl.String).alias(c) for c in table.column_names],
+        *[_column(c.name, c.dtype, present.get(c.name)) for c in table.columns],
         SOURCE_FILE, SOURCE_ROW,
     )
+
+
+def _column(name: str, dtype: str, present: pl.DataType | None) -> pl.Expr:
+    """A canonical column as text, or typed when a Parquet file has it with the canonical type."""
+    if present is None:
+        return pl.lit(None, pl.String).alias(name)
+    if present in (pl.String, POLARS_DTYPES[dtype]):
+        return pl.col(name)
+    return pl.col(name).cast(pl.String)
 
 
 def read(source: Path) -> SourceExtract:

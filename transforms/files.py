@@ -76,12 +76,26 @@ def _read_csv(path: Path, display_name: str, n_rows: int | None = None) -> pl.Da
         return pl.read_csv(path, infer_schema=False, raise_if_empty=True, n_rows=n_rows)
 
 
+# Parquet columns already of these types are read as they are (validation takes them typed); any
+# other column is read as text, as a CSV column is. Casting a typed column to text only for
+# validation to parse it back cost more than reading the whole file.
+TYPED_PARQUET_DTYPES = (pl.Date, pl.Float64)
+
+
+def _parquet_column(name: str, dtype: pl.DataType) -> pl.Expr:
+    return pl.col(name) if dtype in TYPED_PARQUET_DTYPES else pl.col(name).cast(pl.String)
+
+
 def _scan(path: Path, display_name: str) -> pl.LazyFrame:
     """The file as a lazy frame with its 1-based row number (a record number: a quoted newline does
-    not shift it), every value still as the file had it."""
+    not shift it), every value still as the file had it: text for CSV; for Parquet, dates and
+    numbers as typed columns (Date, Float64), everything else as text."""
     if _is_parquet(path):
         frame = pl.scan_parquet(path, row_index_name=SOURCE_ROW, row_index_offset=1)
-        return frame.with_columns(pl.all().exclude(SOURCE_ROW).cast(pl.String))
+        with _readable(path, display_name):
+            schema = frame.collect_schema()
+        return frame.select(SOURCE_ROW, *[_parquet_column(name, dtype) for name, dtype in schema.items()
+                                          if name != SOURCE_ROW])
     if path.stat().st_size == 0:
         raise ExtractError(f"{display_name}: the file is empty (expected a header row)")
     return pl.scan_csv(path, infer_schema=False, raise_if_empty=True, truncate_ragged_lines=False,
@@ -89,7 +103,8 @@ def _scan(path: Path, display_name: str) -> pl.LazyFrame:
 
 
 def scan_string_frame(path: Path, display_name: str) -> pl.LazyFrame:
-    """The file as a lazy frame of trimmed strings (empty = null), headers lower-cased, tagged with
+    """The file as a lazy frame of trimmed strings (empty = null; a Parquet file's Date and Float64
+    columns stay typed), headers lower-cased, tagged with
     source file and 1-based row number. Nothing but the header is read until it is collected, so a
     caller can select the columns it wants first (the others are then never parsed into memory)."""
     frame = _scan(path, display_name)
@@ -102,9 +117,14 @@ def scan_string_frame(path: Path, display_name: str) -> pl.LazyFrame:
                            "case-insensitive)")
     # Blank after trimming = missing. (Not `.replace("", None)`: in the streaming engine it is slower
     # and keeps memory it never gives back, ~4 GB over a 1M-patient extract.)
-    trimmed = frame.rename(dict(zip(columns, lowered, strict=True))).with_columns(pl.col(lowered).str.strip_chars())
+    frame = frame.rename(dict(zip(columns, lowered, strict=True)))
+    schema = frame.collect_schema()
+    text = [c for c in lowered if schema[c] == pl.String]
+    typed = [c for c in lowered if schema[c] != pl.String]
+    trimmed = frame.with_columns(pl.col(text).str.strip_chars())
     return trimmed.select(
-        pl.when(pl.col(lowered) != "").then(pl.col(lowered)).name.keep(),
+        pl.when(pl.col(text) != "").then(pl.col(text)).name.keep(),
+        *typed,
         pl.lit(display_name).alias(SOURCE_FILE),
         pl.col(SOURCE_ROW).cast(pl.Int64),
     )
