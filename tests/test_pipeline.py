@@ -98,6 +98,22 @@ def test_second_run_keeps_earlier_runs_and_gives_identical_results(tmp_path):
     assert duplicates == [(0,)]
 
 
+def test_latest_views_show_each_audit_table_for_the_newest_succeeded_run_only(tmp_path, monkeypatch):
+    import cramp_audit.rules_engine as engine
+
+    request = _request(tmp_path, _extract(tmp_path))
+    run_audit(request)
+    newest = run_audit(request).run_id
+    monkeypatch.setattr(engine, "evaluate", lambda *args: (_ for _ in ()).throw(RuntimeError("injected")))
+    with pytest.raises(RuntimeError):
+        run_audit(request, run_id="failed-after-newest")
+    assert _rows(request.db_path, "SELECT run_id FROM audit.latest_runs") == [(newest,)]
+    for table in AUDIT_TABLES:
+        shown = _rows(request.db_path, f"SELECT * FROM audit.latest_{table} ORDER BY ALL")
+        stored = _rows(request.db_path, f"SELECT * FROM audit.{table} WHERE run_id = ? ORDER BY ALL", [newest])
+        assert shown == stored and shown, table
+
+
 def test_failure_in_the_rules_step_leaves_only_the_failed_ledger_row(tmp_path, monkeypatch):
     import cramp_audit.rules_engine as engine
 
