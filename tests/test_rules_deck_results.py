@@ -161,6 +161,9 @@ def test_a_rule_needing_an_absent_table_reports_its_denominator_not_evaluable() 
     assert deck.status("LC-ELECTROLYTES", "no_labs_file") == "not_evaluable"
     assert deck.reason("LC-ELECTROLYTES", "no_labs_file") == "not in the extract: labs"
     assert deck.status("LC-WORKUP-EXCESS", "no_labs_file") == "not_evaluable"
+    # Its denominator comes from labs: without them it is unknown, not empty ("0 of 0" would reassure).
+    assert deck.status("LC-DEFICIENCY-UNTREATED", "no_labs_file") == "not_evaluable"
+    assert deck.results("LC-DEFICIENCY-UNTREATED")["not_evaluable"] == 1
     assert deck.status("LC-QUININE", "no_labs_file") == "deviation"  # needs medications only
 
 
