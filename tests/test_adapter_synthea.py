@@ -56,7 +56,7 @@ def test_sample_every_source_row_is_emitted_or_counted_as_skipped(sample):
     assert skipped == {
         "Synthea observation that is not a laboratory result":
             count("observations", "coalesce(CATEGORY, '') <> 'laboratory'"),
-        "Synthea laboratory observation without a numeric value (TYPE is not numeric)":
+        "Synthea laboratory observation with a text value (an answer such as an address)":
             count("observations", "CATEGORY = 'laboratory' AND TYPE <> 'numeric'"),
     }
 
@@ -146,7 +146,7 @@ def test_fixture_combination_product_has_no_single_strength(fixture):
 def test_fixture_only_numeric_laboratory_observations_are_labs(fixture):
     assert fixture.tables["labs"].select("code", "value_numeric", "unit").rows() == [("19123-9", "1.6", "mg/dL")]
     assert sorted((s.reason, s.rows) for s in fixture.skipped) == [
-        ("Synthea laboratory observation without a numeric value (TYPE is not numeric)", 1),
+        ("Synthea laboratory observation with a text value (an answer such as an address)", 1),
         ("Synthea observation that is not a laboratory result", 2)]
 
 

@@ -119,8 +119,10 @@ def _labs(source: SourceFile) -> Part:
     is_numeric = pl.col("type").str.to_lowercase() == "numeric"
     skip = (pl.when(category.is_null() | (category != "laboratory"))
             .then(pl.lit("Synthea observation that is not a laboratory result"))
+            # Not kept as value_text: in Synthea these are questionnaire answers (LOINC 56799-0,
+            # "What address do you live at?"): direct identifiers, not lab evidence.
             .when(~is_numeric | is_numeric.is_null())
-            .then(pl.lit("Synthea laboratory observation without a numeric value (TYPE is not numeric)")))
+            .then(pl.lit("Synthea laboratory observation with a text value (an answer such as an address)")))
     return part(LABS, source, source.frame, {
         "patient_id": pl.col("patient"),
         "encounter_id": source.col("encounter"),
