@@ -9,9 +9,13 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transforms.base import ExtractError
 from transforms.registry import FORMATS
+
+if TYPE_CHECKING:  # imported lazily at run time, so --help stays fast
+    from cramp_audit.pipeline import AuditRequest
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 BUNDLED_SAMPLE = Path(__file__).resolve().parent.parent / "data_samples" / "sample"
@@ -28,6 +32,15 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (expected YYYY-MM-DD): {text}") from None
 
 
+def _cron(text: str) -> str:
+    from cramp_audit.schedule import CronError, check_cron
+
+    try:
+        return check_cron(text)
+    except CronError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2 (argparse's default prints usage too)
         raise UsageError(message)
@@ -42,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="extract folder" + (" (default: the bundled sample)" if source_optional else ""))
         p.add_argument("--format", choices=FORMATS, default=None, help="source format (default: detected)")
 
+    def add_wait_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                       help="wait this long for another run on the same database to finish (default: refuse)")
+
     run = commands.add_parser("run", help="the whole audit as one Prefect flow run")
     add_source_options(run, source_optional=True)
     run.add_argument("--db", default="audit.duckdb", help="DuckDB file (default: audit.duckdb)")
@@ -49,8 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--period-start", type=_date)
     run.add_argument("--period-end", type=_date)
     run.add_argument("--config", help="TOML file overriding rule parameters")
-    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                     help="wait this long for another run on the same database to finish (default: refuse)")
+    add_wait_option(run)
     run.add_argument("--no-prefect", action="store_true",
                      help="run the same steps as plain functions, without Prefect (for debugging)")
 
@@ -61,13 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--config", help="TOML file overriding rule parameters")
     rules.add_argument("--markdown", action="store_true", help="print the rule catalogue as Markdown")
 
-    schedule = commands.add_parser("schedule", help="serve the audit flow on a cron schedule")
-    schedule.add_argument("--cron", required=True, help='cron expression, e.g. "0 6 * * 1"')
+    schedule = commands.add_parser(
+        "schedule", help="run the audit on a cron schedule until stopped",
+        description="Runs the audit on a cron schedule, one run at a time, until Ctrl-C or SIGTERM. Without "
+                    "PREFECT_API_URL this process keeps the schedule, in the machine's local time; with it, "
+                    "the flow is served to that Prefect server, which keeps the schedule (in UTC).")
+    schedule.add_argument("--cron", required=True, type=_cron,
+                          help='five-field cron expression, e.g. "0 6 * * 1" (Mondays 06:00, local time)')
     add_source_options(schedule, source_optional=False)
-    schedule.add_argument("--db", default="audit.duckdb")
-    schedule.add_argument("--reports", default="reports")
-    schedule.add_argument("--config")
-    schedule.add_argument("--name", default="cramp-audit", help="deployment name")
+    schedule.add_argument("--db", default="audit.duckdb", help="DuckDB file (default: audit.duckdb)")
+    schedule.add_argument("--reports", default="reports", help="reports folder (default: reports/)")
+    schedule.add_argument("--config", help="TOML file overriding rule parameters")
+    add_wait_option(schedule)
+    schedule.add_argument("--name", default="cramp-audit", help="deployment name (with PREFECT_API_URL only)")
     return parser
 
 
@@ -94,12 +116,34 @@ def _progress(message: str) -> None:
     print(f"cramp-audit: {message}", file=sys.stderr, flush=True)
 
 
-def command_run(args: argparse.Namespace) -> int:
-    from cramp_audit.summary import closing_lines
+def _preflight(request: AuditRequest) -> None:
+    """Refuses an unreadable extract or a --db file that is not a DuckDB database (exit 2) before
+    Prefect, the extract's load or the database start."""
     from transforms.registry import preflight
 
+    preflight(Path(request.source), request.source_format)
+    _refuse_foreign_database(Path(request.db_path))
+
+
+def _refuse_foreign_database(db_path: Path) -> None:
+    # A DuckDB file says "DUCK" at byte 8. Only a file without it is opened here (DuckDB then says what
+    # is wrong): opening a real database would briefly lock it against a run that is starting.
+    if db_path.is_dir() or (db_path.is_file() and _header(db_path)[8:12] != b"DUCK"):
+        from cramp_audit.db import connect
+
+        connect(db_path, read_only=True).close()
+
+
+def _header(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(12)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from cramp_audit.summary import closing_lines
+
     request = _request(args)
-    preflight(Path(request.source), request.source_format)  # exit 2 before Prefect or the database start
+    _preflight(request)
     if args.no_prefect:
         from cramp_audit.pipeline import run_audit
 
@@ -131,11 +175,25 @@ def command_rules(args: argparse.Namespace) -> int:
 
 
 def command_schedule(args: argparse.Namespace) -> int:
-    from flows.audit import serve_on_schedule
+    from cramp_audit.schedule import run_on_schedule
+    from flows.audit import serve_on_schedule, uses_server
 
     args.period_start = args.period_end = None
-    serve_on_schedule(_request(args), cron=args.cron, name=args.name)
+    request = _request(args)
+    _preflight(request)
+    if uses_server():  # the server keeps the schedule
+        serve_on_schedule(request, cron=args.cron, name=args.name)
+    else:  # Prefect's local server cannot schedule: this process keeps the clock, runs in local mode
+        run_on_schedule(args.cron, lambda: _scheduled_run(request))
     return EXIT_OK
+
+
+def _scheduled_run(request: AuditRequest) -> str:
+    from flows.audit import run_flow
+
+    summary = run_flow(request, progress=_progress)
+    cohort = summary.evaluation.get("cohort", 0)
+    return f"run {summary.run_id} {summary.status}: cohort {cohort:,} patients; reports: {summary.reports_dir}"
 
 
 COMMANDS = {"run": command_run, "validate": command_validate, "rules": command_rules, "schedule": command_schedule}
@@ -143,12 +201,12 @@ COMMANDS = {"run": command_run, "validate": command_validate, "rules": command_r
 
 def main(argv: list[str] | None = None) -> int:
     from cramp_audit.config import ConfigError
-    from cramp_audit.db import DatabaseBusyError
+    from cramp_audit.db import DatabaseBusyError, NotADatabaseError
 
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, ExtractError, ConfigError) as exc:
+    except (UsageError, ExtractError, ConfigError, NotADatabaseError) as exc:
         print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except DatabaseBusyError as exc:

@@ -19,6 +19,10 @@ class DatabaseBusyError(Exception):
     """Another cramp-audit run holds the database."""
 
 
+class NotADatabaseError(Exception):
+    """The database path names a file (or folder) that is not a DuckDB database: bad usage, not a failed run."""
+
+
 def sql_text(name: str) -> str:
     """The text of a file under sql/ (e.g. "staging.sql", "reports/rule_summary.sql")."""
     return (SQL_DIR / name).read_text(encoding="utf-8")
@@ -93,7 +97,12 @@ def connect(db_path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConn
         return con
     except duckdb.IOException as exc:
         con.close()
-        if "lock" in str(exc).lower():
+        message = str(exc)
+        if "lock" in message.lower():
             raise DatabaseBusyError(f"{db_path}: the database is open in another process (a DuckDB client "
                                     "or another run); close it and try again") from exc
+        # A file that does not exist yet is created above; one that exists but is not DuckDB's is refused.
+        if "not a valid DuckDB database" in message or Path(db_path).is_dir():
+            first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+            raise NotADatabaseError(f"{db_path}: not a DuckDB database ({first_line})") from exc
         raise

@@ -59,17 +59,31 @@ def _summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
     return rows
 
 
+def uses_server() -> bool:
+    """True when runs go to a Prefect server: PREFECT_API_URL in the environment or the Prefect profile.
+    Otherwise Prefect runs a temporary local server, which runs flows but cannot schedule them."""
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value())
+
+
+_local_server_announced = False  # the local server starts once per process; later runs reuse it
+
+
 def run_flow(request: AuditRequest, progress: pipeline.Progress | None = None) -> RunSummary:
     """Runs the flow in this process (Prefect's local mode, or the server PREFECT_API_URL names)."""
-    if progress is not None and not os.environ.get("PREFECT_API_URL"):
+    global _local_server_announced
+    if progress is not None and not _local_server_announced and not uses_server():
         # Prefect's temporary local server takes 15-30 s to start on a small machine: say so.
         progress("starting Prefect's local server (no PREFECT_API_URL set); this takes 15-30 s")
+        _local_server_announced = True
     return RunSummary(**audit_flow(request.as_dict()))
 
 
 def serve_on_schedule(request: AuditRequest, cron: str, name: str) -> None:
-    """Serves the flow on a cron schedule until stopped. Stopping does not pause the schedule, and one
-    run at a time: a slow run and the next scheduled one never overlap."""
+    """Serves the flow on a cron schedule through the Prefect server (PREFECT_API_URL) until stopped.
+    Stopping does not pause the schedule, and one run at a time: a slow run and the next scheduled one
+    never overlap. Without a server, cramp_audit.schedule keeps the schedule instead."""
     audit_flow.serve(name=name, cron=cron, parameters={"request": _json_safe(request.as_dict())},
                      pause_on_shutdown=False, limit=1, global_limit=1)
 

@@ -64,12 +64,17 @@ def test_prefect_yaml_defines_the_scheduled_deployment_one_run_at_a_time():
     assert hasattr(__import__(module_path[:-3].replace("/", "."), fromlist=[flow_name]), flow_name)
 
 
-def test_schedule_serves_unpaused_on_shutdown_with_one_run_at_a_time(monkeypatch):
+def test_schedule_with_a_server_serves_unpaused_on_shutdown_with_one_run_at_a_time(monkeypatch, tmp_path):
+    """With PREFECT_API_URL the server keeps the schedule (without it, see test_schedule.py)."""
     from cramp_audit.cli import main
     from flows import audit
 
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     served = {}
     monkeypatch.setattr(audit.audit_flow, "serve", lambda **kwargs: served.update(kwargs))
-    assert main(["schedule", "--cron", "0 6 * * 1", str(REPO / "data_samples" / "sample")]) == 0
+    monkeypatch.setattr(audit, "run_flow", lambda *args, **kwargs: pytest.fail("ran without the server"))
+    assert main(["schedule", "--cron", "0 6 * * 1", str(REPO / "data_samples" / "sample"),
+                 "--db", str(tmp_path / "audit.duckdb"), "--wait", "30"]) == 0
     assert served["cron"] == "0 6 * * 1" and served["pause_on_shutdown"] is False
     assert served["limit"] == 1 and served["parameters"]["request"]["source"].endswith("sample")
+    assert served["parameters"]["request"]["lock_wait_seconds"] == 30
