@@ -28,6 +28,7 @@ class RunRecord:
     period_start: date | None = None
     period_end: date | None = None
     rule_pack_version: str = ""
+    rule_pack_checksum: str = ""
     value_sets_checksum: str = ""
     parameters: dict = field(default_factory=dict)
     code_version: str = ""
@@ -49,7 +50,8 @@ def update_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     con.execute(sql_text("ledger/update_run.sql"), {
         "run_id": run.run_id, "source_format": run.source_format, "source_checksum": run.source_checksum,
         "period_start": run.period_start, "period_end": run.period_end,
-        "rule_pack_version": run.rule_pack_version, "value_sets_checksum": run.value_sets_checksum,
+        "rule_pack_version": run.rule_pack_version, "rule_pack_checksum": run.rule_pack_checksum,
+        "value_sets_checksum": run.value_sets_checksum,
         "parameters": json.dumps(run.parameters, sort_keys=True), "extract_date": run.extract_date})
 
 

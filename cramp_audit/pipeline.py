@@ -20,9 +20,10 @@ import polars as pl
 
 from cramp_audit import ledger
 from cramp_audit.db import SQL_DIR, connect, exclusive, initialise, run_sql_file, sql_text
-from cramp_audit.load import StagingLoader, insert_frame, load_checks
-from cramp_audit.rules_engine import RULE_PACK_VERSION
-from schemas.spec import SOURCE_FILE, TABLES
+from cramp_audit.load import StagingLoader, insert_frame, load_absent_tables, load_checks
+from cramp_audit.rules_engine import RULE_PACK_VERSION, rule_pack_checksum
+from schemas.checks import REJECTED
+from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES, absent_tables
 from schemas.validate import KnownKeys, TableValidation, TableValidator
 from transforms.base import ExtractError, SourceExtract
 from transforms.canonical import BatchedExtract, read_batched
@@ -53,6 +54,16 @@ class AuditRequest:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class QuarantineReason:
+    """One distinct reason a table's rows were quarantined, and on how many rows."""
+
+    action: str  # rejected / repaired
+    field: str
+    reason: str
+    rows: int
+
+
 @dataclass
 class TableCounts:
     table_name: str
@@ -61,7 +72,12 @@ class TableCounts:
     rows_rejected: int
     rows_repaired: int
     rows_skipped: int
-    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    reasons: list[QuarantineReason] = field(default_factory=list)  # rejected first, then commonest
+
+
+# A run's summary (kept in its Prefect result) names only the commonest reasons per table;
+# `cramp-audit validate` prints every one.
+RUN_SUMMARY_REASONS = 3
 
 
 Progress = Callable[[str], None]
@@ -89,8 +105,14 @@ def validate_extract(extract: SourceExtract | BatchedExtract, extract_date: date
     return validations
 
 
+TABLE_COUNTS_SCHEMA = {"table_name": pl.String, "source_table": pl.String, "rows_read": pl.Int64,
+                       "rows_loaded": pl.Int64, "rows_rejected": pl.Int64, "rows_repaired": pl.Int64,
+                       "rows_skipped": pl.Int64, "skip_reason": pl.String}
+
+
 def table_counts(extract: SourceExtract | BatchedExtract, validations: list[TableValidation]) -> pl.DataFrame:
-    """Per table and source file: read = loaded + rejected + skipped (skips get their own rows)."""
+    """Per table and source file: read = loaded + rejected + skipped (skips get their own rows), and an
+    all-zero row for each optional table the extract lacks, so the run's counts say it was absent."""
     frames = []
     for v in validations:
         frames.append(v.file_counts.select(
@@ -101,21 +123,29 @@ def table_counts(extract: SourceExtract | BatchedExtract, validations: list[Tabl
         frames.append(pl.DataFrame({
             "table_name": [skip.table_name], "source_table": [skip.source_table], "rows_read": [skip.rows],
             "rows_loaded": [0], "rows_rejected": [0], "rows_repaired": [0], "rows_skipped": [skip.rows],
-            "skip_reason": [skip.reason]}, schema_overrides={c: pl.Int64 for c in (
-                "rows_read", "rows_loaded", "rows_rejected", "rows_repaired", "rows_skipped")}))
-    return pl.concat(frames) if frames else pl.DataFrame()
+            "skip_reason": [skip.reason]}, schema=TABLE_COUNTS_SCHEMA))
+    frames.append(pl.DataFrame({
+        "table_name": absent_tables(extract.tables), "source_table": None, "rows_read": 0, "rows_loaded": 0,
+        "rows_rejected": 0, "rows_repaired": 0, "rows_skipped": 0, "skip_reason": ABSENT_TABLE_REASON},
+        schema=TABLE_COUNTS_SCHEMA))
+    return pl.concat(frames)
 
 
 def summarise(extract: SourceExtract | BatchedExtract, validations: list[TableValidation],
-              top: int = 3) -> list[TableCounts]:
-    """Per canonical table: the counts `cramp-audit validate` prints, with the commonest reasons."""
+              top: int | None = None) -> list[TableCounts]:
+    """Per canonical table: the counts `cramp-audit validate` prints, with every distinct (action,
+    field, reason) of its quarantined rows, rejected first then commonest (only the first `top` of
+    them when given)."""
     summaries = []
     for v in validations:
         skipped = sum(s.rows for s in extract.skipped if s.table_name == v.table_name)
-        reasons = v.quarantine.group_by("field", "reason").len().sort("len", descending=True).head(top)
+        reasons = (v.quarantine.group_by("action", "field", "reason").len()
+                   .sort(pl.col("action") != REJECTED, "len", "field", "reason",
+                         descending=[False, True, False, False]))
         summaries.append(TableCounts(
             v.table_name, v.rows_read + skipped, v.rows_loaded, v.rows_rejected, v.rows_repaired, skipped,
-            [(f"{r['field']}: {r['reason']}", r["len"]) for r in reasons.iter_rows(named=True)]))
+            [QuarantineReason(r["action"], r["field"], r["reason"], r["len"])
+             for r in reasons.iter_rows(named=True)][:top]))
     return summaries
 
 
@@ -130,14 +160,24 @@ def source_checksum(extract: SourceExtract | BatchedExtract) -> str:
     return digest.hexdigest()
 
 
-def code_version() -> str:
+def code_version(checkout: Path = SQL_DIR.parent) -> str:
+    """The package version, plus the commit of its git checkout when it runs from one, marked -dirty
+    when tracked files differ from that commit (the run's rules may then not be the commit's)."""
     version = metadata.version("cramp-audit")
+    commit = _git(checkout, "rev-parse", "--short", "HEAD")
+    if not commit:
+        return version
+    dirty = _git(checkout, "status", "--porcelain", "--untracked-files=no")
+    return f"{version}+{commit}-dirty" if dirty else f"{version}+{commit}"
+
+
+def _git(checkout: Path, *args: str) -> str:
+    """A git command's output in `checkout`; empty when git is missing or the command fails."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=SQL_DIR.parent, capture_output=True,
-                                text=True, timeout=5).stdout.strip()
+        done = subprocess.run(["git", *args], cwd=checkout, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{version}+{commit}" if commit else version
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 # ---------------------------------------------------------------- steps that write the database
@@ -157,9 +197,12 @@ def load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract
     run_sql_file(con, "work_tables.sql")
     validations = stream_extract(con, extract, extract_date, run_id, progress)
     insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
+    absent = absent_tables(extract.tables)
+    load_absent_tables(con, absent, run_id)
     checksum = load_value_sets(con)
     run_sql_file(con, "derive_labs.sql")
-    con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
+    if "labs" not in absent:  # a check of lab units would otherwise pass on no rows at all
+        con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
     con.commit()
     return checksum, validations
 
@@ -251,13 +294,15 @@ def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> d
                 remove_database = not database_existed
                 raise
             run.source_checksum = checksum.result()
-        run.rule_pack_version = RULE_PACK_VERSION
+        run.rule_pack_version, run.rule_pack_checksum = RULE_PACK_VERSION, rule_pack_checksum()
         ledger.update_run(con, run)
     finally:
         con.close()
         if remove_database:
             _remove_database(Path(request.db_path))
-    return {"run_id": run_id, "format": extract.format, "tables": [asdict(s) for s in summarise(extract, validations)]}
+    return {"run_id": run_id, "format": extract.format,
+            "tables": [asdict(s) for s in summarise(extract, validations, RUN_SUMMARY_REASONS)],
+            "absent": absent_tables(extract.tables)}
 
 
 def _forget_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:

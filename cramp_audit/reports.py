@@ -20,15 +20,19 @@ data_quality.csv
                        table_name, source_table, rows_read, rows_loaded, rows_rejected,
                        rows_repaired, rows_skipped, skip_reason;
       kind = "check":  one row per failed check (audit.data_quality, passed = false), filling
-                       table_name, check_name, rows_checked, rows_failed.
+                       table_name, check_name, rows_checked, rows_failed; the check failed by an
+                       optional table the extract lacks ("table:file_present") also fills
+                       rules_not_evaluable: the rules that need that table, comma separated.
+    An absent optional table also has a counts row: every count 0, skip_reason "file not in the extract".
     Columns, in order: kind, table_name, source_table, rows_read, rows_loaded, rows_rejected,
-    rows_repaired, rows_skipped, skip_reason, check_name, rows_checked, rows_failed. Cells that do
-    not apply to a row's kind are empty. Counts rows come first.
+    rows_repaired, rows_skipped, skip_reason, check_name, rows_checked, rows_failed,
+    rules_not_evaluable. Cells that do not apply to a row's kind are empty. Counts rows come first.
 report.html
     For a quality committee: run details, cohort and attrition, the rule summary with a chart of
     deviation rate per rule, a rule × site chart (suppression as in rule_by_site.csv), the data
-    quality summary and each rule's guideline statement. Self-contained: inline CSS, charts as
-    inline SVG rendered here by vl-convert, no script, no network. No patient identifiers.
+    quality summary (with the tables the extract lacked and the rules that needed them) and each
+    rule's guideline statement. Self-contained: inline CSS, charts as inline SVG rendered here by
+    vl-convert, no script, no network. No patient identifiers.
 
 CSV conventions: UTF-8 *with* a byte-order mark, because Excel opens a BOM-less CSV in the local
 ANSI code page and garbles "—", "é" and the like in titles and explanations; polars, pandas, DuckDB
@@ -59,6 +63,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from cramp_audit.db import sql_text
+from schemas.spec import FILE_PRESENT_CHECK
 
 NO_RATE = "—"  # shown where a rate is empty (nothing to evaluate, or suppressed)
 COUNT_COLUMNS = ("denominator", "exclusions", "not_evaluable", "deviations")
@@ -138,7 +143,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection, run_id: str, suppress_below
         rule_summary=query_report(con, "rule_summary", run_id=run_id),
         rule_by_site=query_report(con, "rule_by_site", run_id=run_id, suppress_below=suppress_below),
         worklist=query_report(con, "worklist", run_id=run_id),
-        data_quality=query_report(con, "data_quality", run_id=run_id),
+        data_quality=query_report(con, "data_quality", run_id=run_id, file_present_check=FILE_PRESENT_CHECK),
         data_quality_totals=query_report(con, "data_quality_totals", run_id=run_id).row(0, named=True),
     )
 
@@ -354,6 +359,7 @@ def render_report_html(data: ReportData, suppress_below: int) -> str:
         table_counts=table_counts.to_dicts(),
         table_totals=table_counts.select(pl.col(TABLE_COUNT_COLUMNS).sum()).row(0, named=True),
         failed_checks=data.data_quality.filter(pl.col("kind") == "check").to_dicts(),
+        absent_tables=data.data_quality.filter(pl.col("check_name") == FILE_PRESENT_CHECK).to_dicts(),
         checks=data.data_quality_totals,
         deviation_events=data.worklist.height,
         rule_chart=rule_chart,

@@ -14,6 +14,7 @@ denominator / exclusion / not_evaluable / deviation.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Collection
@@ -25,6 +26,7 @@ import polars as pl
 
 from cramp_audit.db import SQL_DIR, run_sql_file, set_variable, sql_text
 from cramp_audit.valuesets import REF_TABLES, VALUESETS_DIR, load_value_sets
+from schemas.spec import ABSENT_TABLE_REASON, OPTIONAL_TABLES
 
 RULES_DIR = SQL_DIR / "rules"
 RULE_PACK_VERSION = "1"  # rules.md: "The leg-cramps rule pack, version 1"
@@ -32,8 +34,6 @@ RULE_PACK_VERSION = "1"  # rules.md: "The leg-cramps rule pack, version 1"
 ROLE_COLUMNS = ("patient_id", "role", "event_date", "explanation", "evidence")
 ROLES = ("denominator", "exclusion", "not_evaluable", "deviation")
 SEVERITIES = ("high", "medium", "low")
-# Tables an extract may lack (extract-format.md); a rule that requires one is then not evaluable.
-OPTIONAL_TABLES = ("encounters", "labs", "procedures")
 REQUIRED_HEADER_KEYS = ("rule_id", "title", "severity", "guideline", "value_sets", "parameters")
 # Variables cohort.sql and the matching step read besides the rules' own parameters.
 ENGINE_PARAMETERS = ("period_start", "period_end", "min_age_years", "followup_days", "mg_low_mmol", "k_low_mmol")
@@ -41,6 +41,10 @@ ENGINE_PARAMETERS = ("period_start", "period_end", "min_age_years", "followup_da
 # cohort comes from them); orders, labs and procedures only for cohort patients.
 MATCHING_STEPS = ("macros.sql", "match_diagnoses.sql", "cohort.sql", "match_medications.sql", "match_records.sql",
                   "magnesium_starts.sql")
+# The SQL besides the rule files that decides what a rule reports (the lab values it reads, the
+# matching and cohort, how its rows are gathered and decided): with the rule files, the rule pack's
+# checksum. Parameters and value sets have their own records in audit.runs.
+RULE_PACK_SQL = ("derive_labs.sql", *MATCHING_STEPS, "engine_rule_roles.sql", "decide.sql")
 
 _HEADER_LINE = re.compile(r"^--\s?(?P<key>[a-z_]+):\s*(?P<value>.*)$")
 _RULE_ID = re.compile(r"^LC-[A-Z0-9-]+$")
@@ -147,9 +151,19 @@ def _check_variables(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> None:
         raise RuleError(f"parameters not set: {', '.join(unset)} (call config.set_parameters first)")
 
 
+def rule_pack_checksum(rules_dir: Path = RULES_DIR) -> str:
+    """sha256 over the rule files (in name order) and RULE_PACK_SQL: each file's name and digest."""
+    digest = hashlib.sha256()
+    for name, path in [*((f"rules/{p.name}", p) for p in sorted(rules_dir.glob("*.sql"))),
+                       *((name, SQL_DIR / name) for name in RULE_PACK_SQL)]:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def _absent_tables(con: duckdb.DuckDBPyConnection, absent_tables: Collection[str] | None) -> list[str]:
     """Optional tables the extract lacks: as given, else read from the run's work.table_counts
-    (one row per loaded source table) when the ingest wrote it, else none."""
+    (one row per loaded source table; an absent table's row says so) when the ingest wrote it,
+    else none."""
     if absent_tables is not None:
         unknown = sorted(set(absent_tables) - set(OPTIONAL_TABLES))
         if unknown:
@@ -157,7 +171,8 @@ def _absent_tables(con: duckdb.DuckDBPyConnection, absent_tables: Collection[str
         return sorted(set(absent_tables))
     if not _table_exists(con, "work", "table_counts"):
         return []
-    present = {row[0] for row in con.execute(sql_text("engine_loaded_tables.sql")).fetchall()}
+    present = {row[0] for row in con.execute(sql_text("engine_loaded_tables.sql"),
+                                             {"absent_reason": ABSENT_TABLE_REASON}).fetchall()}
     return [t for t in OPTIONAL_TABLES if t not in present] if present else []
 
 
@@ -174,8 +189,10 @@ def _write_rule_tables(con: duckdb.DuckDBPyConnection, run_id: str, rules: list[
     run_sql_file(con, "engine_tables.sql")
     _insert(con, "rules", pl.DataFrame(
         {"run_id": [run_id] * len(rules), "rule_id": [r.id for r in rules], "title": [r.title for r in rules],
-         "severity": [r.severity for r in rules], "guideline_statement": [r.guideline_statement for r in rules]},
-        schema={c: pl.String for c in ("run_id", "rule_id", "title", "severity", "guideline_statement")}))
+         "severity": [r.severity for r in rules], "guideline_statement": [r.guideline_statement for r in rules],
+         "requires": [list(r.requires) for r in rules]},
+        schema={**{c: pl.String for c in ("run_id", "rule_id", "title", "severity", "guideline_statement")},
+                "requires": pl.List(pl.String)}))
     pairs = [(r.id, t) for r in rules for t in r.requires]
     _insert(con, "rule_requirements", pl.DataFrame(
         {"rule_id": [p[0] for p in pairs], "table_name": [p[1] for p in pairs]},

@@ -5,22 +5,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cramp_audit.db import connect, sql_text
-from schemas.spec import TABLES
+from schemas.spec import absent_tables
 
 if TYPE_CHECKING:
     from cramp_audit.pipeline import AuditRequest, RunSummary, TableCounts
     from transforms.base import SourceExtract
+    from transforms.canonical import BatchedExtract
 
 
-def validation_table(extract: SourceExtract, counts: list[TableCounts]) -> str:
+def validation_table(extract: SourceExtract | BatchedExtract, counts: list[TableCounts]) -> str:
+    """Rows per table, each table followed by every reason its rows were quarantined (as summarised)."""
     header = f"{'table':<12} {'read':>10} {'loaded':>10} {'rejected':>10} {'repaired':>10} {'skipped':>10}"
     lines = [f"format: {extract.format}", header, "-" * len(header)]
     for c in counts:
         lines.append(f"{c.table_name:<12} {c.rows_read:>10,} {c.rows_loaded:>10,} {c.rows_rejected:>10,} "
                      f"{c.rows_repaired:>10,} {c.rows_skipped:>10,}")
-        lines += [f"    {n:>6,} × {reason}" for reason, n in c.top_reasons]
+        lines += [f"    {r.rows:>6,} × {r.action:<8} {r.field}: {r.reason}" for r in c.reasons]
     for skip in extract.skipped:
         lines.append(f"skipped {skip.rows:,} rows of {skip.source_table}: {skip.reason}")
+    absent = absent_tables(extract.tables)
+    if absent:
+        lines.append(_absent_line(absent))
     balanced = all(c.rows_read == c.rows_loaded + c.rows_rejected + c.rows_skipped for c in counts)
     lines.append("counts reconcile: rows read = loaded + rejected + skipped" if balanced
                  else "WARNING: counts do not reconcile")
@@ -38,14 +43,16 @@ def closing_lines(request: AuditRequest, summary: RunSummary) -> list[str]:
              f"period {summary.evaluation.get('period_start')} .. {summary.evaluation.get('period_end')}",
              f"cohort: {cohort:,} patients" + ("" if cohort else
                                                " (no patient with a leg-cramps diagnosis in the period)")]
-    present = {t["table_name"] for t in summary.ingest.get("tables", [])}
-    absent = [t.name for t in TABLES if not t.required_file and t.name not in present]
+    absent = summary.ingest.get("absent", [])
     if absent:
-        lines.append(f"not in the extract: {', '.join(absent)} — rules that need them report their patients "
-                     "as not evaluable")
+        lines.append(_absent_line(absent))
     for rule_id, _title, denominator, deviations, rate in rules:
         shown = "—" if rate is None else f"{rate:.1%}"
         lines.append(f"  {rule_id:<26} {deviations:>6,} deviations of {denominator:>6,}  ({shown})")
     lines.append(f"reports: {summary.reports_dir}")
     lines.append(f"database: {request.db_path}")
     return lines
+
+
+def _absent_line(absent: list[str]) -> str:
+    return f"not in the extract: {', '.join(absent)} — rules that need them report their patients as not evaluable"

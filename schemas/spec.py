@@ -3,6 +3,7 @@ validation, loading and the adapters alike (the single place a column's type and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
@@ -97,6 +98,20 @@ PROCEDURES = Table(
 # Load order matters: patients first (every table refers to them), then encounters.
 TABLES: tuple[Table, ...] = (PATIENTS, ENCOUNTERS, DIAGNOSES, MEDICATIONS, LABS, PROCEDURES)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+
+# Tables an extract may lack (extract-format.md): the rules that need one then report not evaluable.
+OPTIONAL_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if not t.required_file)
+# How a run records an absent optional table (extract-format.md: "the run says so"): an all-zero
+# table_counts row with this skip_reason, and a failed data-quality check of this name.
+ABSENT_TABLE_REASON = "file not in the extract"
+FILE_PRESENT_CHECK = "table:file_present"
+
+
+def absent_tables(present: Iterable[str]) -> list[str]:
+    """The optional tables not among `present` (an extract's tables), in load order."""
+    have = set(present)
+    return [name for name in OPTIONAL_TABLES if name not in have]
+
 
 # Columns every canonical frame carries from ingest on, so a failure maps back to its file row.
 SOURCE_FILE = "_source_file"

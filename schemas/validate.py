@@ -20,7 +20,7 @@ from pandera.errors import SchemaErrors
 
 from schemas.checks import ENCOUNTER_KNOWN, KEY_FIRST, PATIENT_KNOWN, REJECTED, REPAIRED, RowCheck, raw
 from schemas.models import checks_for, schema_for
-from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME
+from schemas.spec import FILE_PRESENT_CHECK, POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME
 
 ROW_INDEX = "_row_index"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
@@ -212,10 +212,7 @@ class TableValidator:
                 names.append(f"{col.name}:parses_in_some_row")
                 present, parsed = self.values_present[col.name], self.values_parsed[col.name]
                 counts.append(1 if present > 0 and parsed == 0 else 0)
-        return pl.DataFrame({"table_name": self.table.name, "check_name": names, "rows_checked": self.rows_read,
-                             "rows_failed": counts},
-                            schema_overrides={"rows_checked": pl.Int64, "rows_failed": pl.Int64},
-                            ).with_columns(passed=pl.col("rows_failed") == 0)
+        return _quality_rows(self.table.name, names, self.rows_read, counts)
 
     def _file_counts(self, quarantine: pl.DataFrame) -> pl.DataFrame:
         """Per source file: rows read and loaded, and the distinct source rows rejected / repaired."""
@@ -228,6 +225,23 @@ class TableValidator:
             "rows_loaded": [self.file_rows[(f, "rows_loaded")] for f in files],
             "rows_rejected": [by_file[REJECTED].get(f, 0) for f in files],
             "rows_repaired": [by_file[REPAIRED].get(f, 0) for f in files]}, schema=FILE_COUNTS_SCHEMA)
+
+
+def _quality_rows(table_name: str | list[str], check_name: str | list[str], rows_checked: int,
+                  rows_failed: int | list[int]) -> pl.DataFrame:
+    """Data-quality rows in TableValidation.data_quality's shape (a scalar argument is repeated on every
+    row); a check passes when no row fails it."""
+    return pl.DataFrame({"table_name": table_name, "check_name": check_name, "rows_checked": rows_checked,
+                         "rows_failed": rows_failed},
+                        schema_overrides={"table_name": pl.String, "check_name": pl.String,
+                                          "rows_checked": pl.Int64, "rows_failed": pl.Int64},
+                        ).with_columns(passed=pl.col("rows_failed") == 0)
+
+
+def absent_table_quality(table_names: list[str]) -> pl.DataFrame:
+    """One failed check per optional table the extract lacks: none of its rows could be checked, and
+    the rules that need it could not be fully evaluated (the reports name them beside this check)."""
+    return _quality_rows(table_names, FILE_PRESENT_CHECK, 0, 1)
 
 
 def _rows_per_file(frame: pl.DataFrame) -> dict[str, int]:

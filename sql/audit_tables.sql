@@ -45,3 +45,10 @@ CREATE TABLE IF NOT EXISTS audit.data_quality (
 CREATE TABLE IF NOT EXISTS audit.table_counts (
     run_id VARCHAR, table_name VARCHAR, source_table VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
     rows_rejected BIGINT, rows_repaired BIGINT, rows_skipped BIGINT, skip_reason VARCHAR);
+
+-- Columns added since the first release: by ALTER, so a database created by an earlier version gains
+-- them on its next run, and old and new databases have the same columns in the same order.
+-- sha256 over the rule files and the shared SQL they run on (rules_engine.rule_pack_checksum).
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS rule_pack_checksum VARCHAR;
+-- The optional extract tables each rule needs (its `requires:` header); work.rules has it too.
+ALTER TABLE audit.rules ADD COLUMN IF NOT EXISTS requires VARCHAR[];

@@ -2,7 +2,8 @@
 -- audit.rules' column order; the others are inputs of sql/decide.sql.
 CREATE SCHEMA IF NOT EXISTS work;
 CREATE OR REPLACE TABLE work.rules (
-    run_id VARCHAR, rule_id VARCHAR, title VARCHAR, severity VARCHAR, guideline_statement VARCHAR);
+    run_id VARCHAR, rule_id VARCHAR, title VARCHAR, severity VARCHAR, guideline_statement VARCHAR,
+    requires VARCHAR[]);
 -- Optional extract tables each rule needs (its `requires:` header) and those this extract lacks.
 CREATE OR REPLACE TABLE work.rule_requirements (rule_id VARCHAR, table_name VARCHAR);
 CREATE OR REPLACE TABLE work.absent_tables (table_name VARCHAR);

@@ -4,6 +4,7 @@ line naming the file (and column), leaving the database as it was."""
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -134,3 +135,33 @@ def test_validate_prints_reconciled_counts_and_writes_nothing(tmp_path, capsys, 
         assert rejected_count == n and read == loaded + n
     assert out[0] == "format: canonical" and out[-1].startswith("counts reconcile")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_prints_every_reason_a_sample_row_would_be_quarantined_rejected_first(capsys):
+    """outputs.md: `validate` prints what would be quarantined and why: every (action, field, reason) of
+    each table with its row count, as many as expected_quarantine.csv lists for that table."""
+    sample = Path(__file__).resolve().parent.parent / "data_samples" / "sample"
+    assert main(["validate", str(sample)]) == 0
+    printed: dict[tuple[str, str, str], int] = {}
+    actions: dict[str, list[str]] = {}
+    table = ""
+    for line in capsys.readouterr().out.splitlines():
+        if reason := re.fullmatch(r"\s+([\d,]+) × (rejected|repaired) (\w+): .+", line):
+            rows, action, field = reason.groups()
+            printed[(table, action, field)] = printed.get((table, action, field), 0) + int(rows.replace(",", ""))
+            actions.setdefault(table, []).append(action)
+        elif line and not line.startswith(" "):
+            table = line.split()[0]
+    expected = pl.read_csv(sample / "expected_quarantine.csv").group_by("table", "action", "field").len()
+    assert printed == {(t, a, f): n for t, a, f, n in expected.iter_rows()}
+    assert actions["medications"] == ["rejected", "rejected", "repaired", "repaired", "repaired"]
+    assert all(a == sorted(a) for a in actions.values())  # rejected before repaired in every table
+
+
+def test_a_run_summary_keeps_the_first_reasons_of_the_list_validate_prints():
+    from cramp_audit.pipeline import RUN_SUMMARY_REASONS, check_extract, summarise
+
+    extract, validations = check_extract(Path(__file__).resolve().parent.parent / "data_samples" / "sample")
+    every, short = summarise(extract, validations), summarise(extract, validations, RUN_SUMMARY_REASONS)
+    assert [s.reasons for s in short] == [e.reasons[:RUN_SUMMARY_REASONS] for e in every]
+    assert max(len(e.reasons) for e in every) > RUN_SUMMARY_REASONS  # the sample has more to cut

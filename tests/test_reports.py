@@ -226,18 +226,19 @@ def test_data_quality_has_counts_per_table_then_each_failed_check(reports: Path)
 
     assert list(rows[0]) == ["kind", "table_name", "source_table", "rows_read", "rows_loaded", "rows_rejected",
                              "rows_repaired", "rows_skipped", "skip_reason", "check_name", "rows_checked",
-                             "rows_failed"]
+                             "rows_failed", "rules_not_evaluable"]
     assert [(r["kind"], r["table_name"]) for r in rows] == [
         ("counts", "diagnoses"), ("counts", "labs"), ("counts", "medications"), ("counts", "patients"),
         ("check", "labs"), ("check", "medications")]
     assert rows[0] == {
         "kind": "counts", "table_name": "diagnoses", "source_table": "conditions.csv", "rows_read": "5400",
         "rows_loaded": "5380", "rows_rejected": "6", "rows_repaired": "3", "rows_skipped": "14",
-        "skip_reason": "not a diagnosis, e.g. 'finding'", "check_name": "", "rows_checked": "", "rows_failed": ""}
+        "skip_reason": "not a diagnosis, e.g. 'finding'", "check_name": "", "rows_checked": "", "rows_failed": "",
+        "rules_not_evaluable": ""}
     assert rows[4] == {
         "kind": "check", "table_name": "labs", "source_table": "", "rows_read": "", "rows_loaded": "",
         "rows_rejected": "", "rows_repaired": "", "rows_skipped": "", "skip_reason": "",
-        "check_name": "unit_known", "rows_checked": "800", "rows_failed": "17"}
+        "check_name": "unit_known", "rows_checked": "800", "rows_failed": "17", "rules_not_evaluable": ""}
 
 
 # --- CSV conventions -----------------------------------------------------------------------------

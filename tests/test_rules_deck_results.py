@@ -119,9 +119,12 @@ def test_several_deviating_events_count_once_with_one_row_each(deck: Deck) -> No
     assert [r["event_date"] for r in deck.deviations(NSAID, "nsaid_twice")] == [day(1), day(9)]
 
 
-def test_work_rules_carry_title_severity_and_guideline(deck: Deck) -> None:
+def test_work_rules_carry_title_severity_guideline_and_required_tables(deck: Deck) -> None:
     row = deck.con.execute("SELECT * FROM work.rules WHERE rule_id = 'LC-QUININE'").fetchone()
-    assert row == ("deck-run", "LC-QUININE", "Quinine prescribed", "high", "Avoid quinine despite historical use")
+    assert row == ("deck-run", "LC-QUININE", "Quinine prescribed", "high", "Avoid quinine despite historical use",
+                   [])
+    requires = deck.con.execute("SELECT requires FROM work.rules WHERE rule_id = 'LC-ELECTROLYTES'").fetchone()
+    assert requires == (["labs"],)
 
 
 @pytest.mark.parametrize("table", ["rules", "cohort", "cohort_attrition", "patient_rules", "rule_results",

@@ -1,20 +1,26 @@
 -- data_quality.csv: one tidy table of two kinds of row (see cramp_audit/reports.py):
 --   kind = 'counts': one per source table (audit.table_counts): rows read, loaded, rejected,
---                    repaired, skipped and why;
---   kind = 'check':  one per failed check (audit.data_quality where passed = false).
+--                    repaired, skipped and why (an optional table the extract lacks: all 0, and why);
+--   kind = 'check':  one per failed check (audit.data_quality where passed = false); the check an
+--                    absent table fails ($file_present_check) names the rules that need the table
+--                    (audit.rules.requires), whose patients are therefore reported not evaluable.
 -- Cells that do not apply to a row's kind are empty.
 SELECT
     'counts' AS kind, table_name, source_table,
     rows_read, rows_loaded, rows_rejected, rows_repaired, rows_skipped, skip_reason,
     CAST(NULL AS VARCHAR) AS check_name, CAST(NULL AS BIGINT) AS rows_checked,
-    CAST(NULL AS BIGINT) AS rows_failed
+    CAST(NULL AS BIGINT) AS rows_failed, CAST(NULL AS VARCHAR) AS rules_not_evaluable
 FROM audit.table_counts
 WHERE run_id = $run_id
 UNION ALL
 SELECT
-    'check', table_name, NULL,
+    'check', d.table_name, NULL,
     NULL, NULL, NULL, NULL, NULL, NULL,
-    check_name, rows_checked, rows_failed
-FROM audit.data_quality
-WHERE run_id = $run_id AND passed = false
+    d.check_name, d.rows_checked, d.rows_failed,
+    CASE WHEN d.check_name = $file_present_check THEN (
+        SELECT string_agg(r.rule_id, ', ' ORDER BY r.rule_id)
+        FROM audit.rules AS r
+        WHERE r.run_id = d.run_id AND list_contains(r.requires, d.table_name)) END
+FROM audit.data_quality AS d
+WHERE d.run_id = $run_id AND d.passed = false
 ORDER BY kind = 'check', table_name, source_table, check_name;
