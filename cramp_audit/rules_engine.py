@@ -193,10 +193,6 @@ def _write_rule_tables(con: duckdb.DuckDBPyConnection, run_id: str, rules: list[
          "requires": [list(r.requires) for r in rules]},
         schema={**{c: pl.String for c in ("run_id", "rule_id", "title", "severity", "guideline_statement")},
                 "requires": pl.List(pl.String)}))
-    pairs = [(r.id, t) for r in rules for t in r.requires]
-    _insert(con, "rule_requirements", pl.DataFrame(
-        {"rule_id": [p[0] for p in pairs], "table_name": [p[1] for p in pairs]},
-        schema={"rule_id": pl.String, "table_name": pl.String}))
     _insert(con, "absent_tables", pl.DataFrame({"table_name": absent}, schema={"table_name": pl.String}))
 
 

@@ -6,7 +6,7 @@
 -- Every count in work.rule_results comes from work.patient_rules and nothing else.
 --
 -- Inputs: work.cohort, work.rules, work.rule_roles (rule_id + the rules' one shape),
---         work.rule_requirements (rule_id, table_name), work.absent_tables (table_name),
+--         work.rules.requires (each rule's `requires:` tables), work.absent_tables (table_name),
 --         work.previous_rates (rule_id, previous_deviation_rate).
 -- Outputs (column order = the audit.* table they are published to):
 --         work.patient_rules, work.rule_results, work.deviations.
@@ -27,7 +27,7 @@ GROUP BY rule_id, patient_id;
 
 CREATE OR REPLACE TEMP TABLE missing_data AS
 SELECT q.rule_id, string_agg(q.table_name, ', ' ORDER BY q.table_name) AS tables
-FROM work.rule_requirements AS q
+FROM (SELECT rule_id, unnest(requires) AS table_name FROM work.rules) AS q
 JOIN work.absent_tables AS a USING (table_name)
 GROUP BY q.rule_id;
 

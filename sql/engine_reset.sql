@@ -9,7 +9,6 @@ DROP TABLE IF EXISTS work.magnesium_starts;
 DROP TABLE IF EXISTS work.cohort;
 DROP TABLE IF EXISTS work.cohort_attrition;
 DROP TABLE IF EXISTS work.rules;
-DROP TABLE IF EXISTS work.rule_requirements;
 DROP TABLE IF EXISTS work.absent_tables;
 DROP TABLE IF EXISTS work.rule_roles;
 DROP TABLE IF EXISTS work.previous_rates;

@@ -4,8 +4,7 @@ CREATE SCHEMA IF NOT EXISTS work;
 CREATE OR REPLACE TABLE work.rules (
     run_id VARCHAR, rule_id VARCHAR, title VARCHAR, severity VARCHAR, guideline_statement VARCHAR,
     requires VARCHAR[]);
--- Optional extract tables each rule needs (its `requires:` header) and those this extract lacks.
-CREATE OR REPLACE TABLE work.rule_requirements (rule_id VARCHAR, table_name VARCHAR);
+-- The optional extract tables this extract lacks (what each rule needs is work.rules.requires).
 CREATE OR REPLACE TABLE work.absent_tables (table_name VARCHAR);
 -- Every rule's rows, in the one shape rules return, tagged with the rule id.
 CREATE OR REPLACE TABLE work.rule_roles (
