@@ -46,9 +46,11 @@ def closing_lines(request: AuditRequest, summary: RunSummary) -> list[str]:
     absent = summary.ingest.get("absent", [])
     if absent:
         lines.append(_absent_line(absent))
-    for rule_id, _title, denominator, deviations, rate in rules:
+    for rule_id, deviations, evaluated, denominator, rate in rules:
         shown = "—" if rate is None else f"{rate:.1%}"
-        lines.append(f"  {rule_id:<26} {deviations:>6,} deviations of {denominator:>6,}  ({shown})")
+        # The rate's base is the patients the rule could judge, not its whole denominator.
+        lines.append(f"  {rule_id:<26} {deviations:>6,} deviations of {evaluated:>6,} evaluated ({shown}); "
+                     f"denominator {denominator:,}")
     lines.append(f"reports: {summary.reports_dir}")
     lines.append(f"database: {request.db_path}")
     return lines

@@ -3,6 +3,8 @@ reach DuckDB, runs are atomic and repeatable, and two runs never interleave."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cramp_audit import pipeline
@@ -167,3 +169,19 @@ def test_a_run_without_optional_files_says_so_and_reports_not_evaluable(tmp_path
     statuses = dict(_rows(request.db_path, "SELECT rule_id, any_value(status) FROM audit.patient_rules "
                                            "WHERE rule_id IN ('LC-ELECTROLYTES', 'LC-WORKUP-EXCESS') GROUP BY 1"))
     assert statuses == {"LC-ELECTROLYTES": "not_evaluable", "LC-WORKUP-EXCESS": "not_evaluable"}
+
+
+def test_closing_lines_give_each_rate_with_the_patients_it_is_a_rate_of(tmp_path):
+    from cramp_audit.summary import closing_lines
+
+    sample = Path(__file__).resolve().parent.parent / "data_samples" / "sample"
+    request = AuditRequest(source=str(sample), db_path=str(tmp_path / "audit.duckdb"),
+                           reports_dir=str(tmp_path / "reports"))
+    lines = closing_lines(request, run_audit(request))
+    results = _rows(request.db_path, "SELECT rule_id, deviations, denominator - exclusions - not_evaluable, "
+                                     "denominator, deviation_rate FROM audit.rule_results")
+    assert any(evaluated != denominator for _, _, evaluated, denominator, _ in results)  # the case that matters
+    for rule_id, deviations, evaluated, denominator, rate in results:
+        line = next(line.split() for line in lines if line.split()[:1] == [rule_id])
+        assert line[1:5] == [f"{deviations:,}", "deviations", "of", f"{evaluated:,}"]
+        assert line[6] == f"({rate:.1%});" and line[-1] == f"{denominator:,}"
