@@ -267,6 +267,8 @@ def rule_rate_chart(rule_summary: pl.DataFrame) -> alt.LayerChart:
             "severity:N",
             title="Severity",
             scale=alt.Scale(domain=list(SEVERITY_COLOURS), range=list(SEVERITY_COLOURS.values())),
+            # Below the bars: on the right it covered the label of the longest bar.
+            legend=alt.Legend(orient="bottom"),
         ),
     )
     labels = base.mark_text(align="left", dx=4, fontSize=12).encode(
