@@ -247,6 +247,12 @@ def collect_parts(parts: Iterable[Part], fmt: str) -> tuple[dict[str, pl.DataFra
             counts = next(skip_counts).sort(SKIP_REASON)
             skipped += [Skipped(p.table.name, p.source, int(r["rows"]), r[SKIP_REASON])
                         for r in counts.iter_rows(named=True)]
+    # A required table with no source at all must stop the run: audited as empty, it would report
+    # "no quinine prescribed" for an extract that simply had no medication file.
+    missing = [t.name for t in TABLES if t.required_file and t.name not in by_table]
+    if missing:
+        raise ExtractError(f"the {fmt} extract has no source for the required table '{missing[0]}' "
+                           "(extract-format.md: patients, diagnoses and medications are required)")
     tables = {t.name: pl.concat(by_table[t.name], how="vertical") for t in TABLES if t.name in by_table}
     return tables, skipped
 

@@ -1,0 +1,36 @@
+"""A source with nothing for a required canonical table (here: no medication file) is refused with
+one line, instead of being audited as an extract in which nothing was prescribed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cramp_audit.cli import main
+from transforms.base import ExtractError
+from transforms.registry import read_extract
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MEDICATION_SOURCES = {
+    "synthea": ["medications.csv.gz"],
+    "fhir": ["MedicationRequest.000.ndjson"],
+    "mimic": ["hosp/prescriptions.csv"],
+    "omop": ["DRUG_EXPOSURE.csv"],
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(MEDICATION_SOURCES))
+def test_no_medication_source_is_refused(tmp_path, fmt, capsys):
+    extract = tmp_path / fmt
+    shutil.copytree(FIXTURES / fmt, extract)
+    read_extract(extract, fmt)  # the fixture as it is reads
+    for name in MEDICATION_SOURCES[fmt]:
+        (extract / name).unlink()
+    with pytest.raises(ExtractError, match=f"the {fmt} extract has no source for the required table 'medications'"):
+        read_extract(extract, fmt)
+    db = tmp_path / "audit.duckdb"
+    assert main(["run", str(extract), "--format", fmt, "--db", str(db), "--no-prefect"]) == 2
+    assert "required table 'medications'" in capsys.readouterr().err
+    assert not db.exists()
