@@ -23,7 +23,7 @@ from cramp_audit.db import SQL_DIR, connect, exclusive, initialise, run_sql_file
 from cramp_audit.load import StagingLoader, insert_frame, load_absent_tables, load_checks
 from cramp_audit.rules_engine import RULE_PACK_VERSION, rule_pack_checksum
 from schemas.checks import REJECTED
-from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES, absent_tables
+from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES, absent_tables, unusable_tables
 from schemas.validate import KnownKeys, TableValidation, TableValidator
 from transforms.base import ExtractError, SourceExtract
 from transforms.canonical import BatchedExtract, read_batched
@@ -131,6 +131,10 @@ def table_counts(extract: SourceExtract | BatchedExtract, validations: list[Tabl
     return pl.concat(frames)
 
 
+def rows_loaded(validations: list[TableValidation]) -> dict[str, int]:
+    return {v.table_name: v.rows_loaded for v in validations}
+
+
 def summarise(extract: SourceExtract | BatchedExtract, validations: list[TableValidation],
               top: int | None = None) -> list[TableCounts]:
     """Per canonical table: the counts `cramp-audit validate` prints, with every distinct (action,
@@ -197,11 +201,10 @@ def load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract
     run_sql_file(con, "work_tables.sql")
     validations = stream_extract(con, extract, extract_date, run_id, progress)
     insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
-    absent = absent_tables(extract.tables)
-    load_absent_tables(con, absent, run_id)
+    load_absent_tables(con, absent_tables(extract.tables), run_id)
     checksum = load_value_sets(con)
     run_sql_file(con, "derive_labs.sql")
-    if "labs" not in absent:  # a check of lab units would otherwise pass on no rows at all
+    if "labs" not in unusable_tables(rows_loaded(validations)):  # it would pass on no rows at all
         con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
     con.commit()
     return checksum, validations
@@ -302,7 +305,7 @@ def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> d
             _remove_database(Path(request.db_path))
     return {"run_id": run_id, "format": extract.format,
             "tables": [asdict(s) for s in summarise(extract, validations, RUN_SUMMARY_REASONS)],
-            "absent": absent_tables(extract.tables)}
+            "unusable": unusable_tables(rows_loaded(validations))}
 
 
 def _forget_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:

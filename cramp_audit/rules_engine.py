@@ -26,7 +26,7 @@ import polars as pl
 
 from cramp_audit.db import SQL_DIR, run_sql_file, set_variable, sql_text
 from cramp_audit.valuesets import REF_TABLES, VALUESETS_DIR, load_value_sets
-from schemas.spec import ABSENT_TABLE_REASON, OPTIONAL_TABLES
+from schemas.spec import OPTIONAL_TABLES
 
 RULES_DIR = SQL_DIR / "rules"
 RULE_PACK_VERSION = "1"  # rules.md: "The leg-cramps rule pack, version 1"
@@ -161,9 +161,9 @@ def rule_pack_checksum(rules_dir: Path = RULES_DIR) -> str:
 
 
 def _absent_tables(con: duckdb.DuckDBPyConnection, absent_tables: Collection[str] | None) -> list[str]:
-    """Optional tables the extract lacks: as given, else read from the run's work.table_counts
-    (one row per loaded source table; an absent table's row says so) when the ingest wrote it,
-    else none."""
+    """Optional tables the extract lacks usable rows of: as given, else those of which the run's
+    work.table_counts shows no loaded row (schemas/spec.py unusable_tables), when the ingest wrote
+    it, else none."""
     if absent_tables is not None:
         unknown = sorted(set(absent_tables) - set(OPTIONAL_TABLES))
         if unknown:
@@ -171,8 +171,7 @@ def _absent_tables(con: duckdb.DuckDBPyConnection, absent_tables: Collection[str
         return sorted(set(absent_tables))
     if not _table_exists(con, "work", "table_counts"):
         return []
-    present = {row[0] for row in con.execute(sql_text("engine_loaded_tables.sql"),
-                                             {"absent_reason": ABSENT_TABLE_REASON}).fetchall()}
+    present = {row[0] for row in con.execute(sql_text("engine_loaded_tables.sql")).fetchall()}
     return [t for t in OPTIONAL_TABLES if t not in present] if present else []
 
 

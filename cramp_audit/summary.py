@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cramp_audit.db import connect, sql_text
-from schemas.spec import absent_tables
+from schemas.spec import unusable_tables
 
 if TYPE_CHECKING:
     from cramp_audit.pipeline import AuditRequest, RunSummary, TableCounts
@@ -23,9 +23,9 @@ def validation_table(extract: SourceExtract | BatchedExtract, counts: list[Table
         lines += [f"    {r.rows:>6,} × {r.action:<8} {r.field}: {r.reason}" for r in c.reasons]
     for skip in extract.skipped:
         lines.append(f"skipped {skip.rows:,} rows of {skip.source_table}: {skip.reason}")
-    absent = absent_tables(extract.tables)
-    if absent:
-        lines.append(_absent_line(absent))
+    unusable = unusable_tables({c.table_name: c.rows_loaded for c in counts})
+    if unusable:
+        lines.append(_unusable_line(unusable))
     balanced = all(c.rows_read == c.rows_loaded + c.rows_rejected + c.rows_skipped for c in counts)
     lines.append("counts reconcile: rows read = loaded + rejected + skipped" if balanced
                  else "WARNING: counts do not reconcile")
@@ -43,9 +43,9 @@ def closing_lines(request: AuditRequest, summary: RunSummary) -> list[str]:
              f"period {summary.evaluation.get('period_start')} .. {summary.evaluation.get('period_end')}",
              f"cohort: {cohort:,} patients" + ("" if cohort else
                                                " (no patient with a leg-cramps diagnosis in the period)")]
-    absent = summary.ingest.get("absent", [])
-    if absent:
-        lines.append(_absent_line(absent))
+    unusable = summary.ingest.get("unusable", [])
+    if unusable:
+        lines.append(_unusable_line(unusable))
     for rule_id, deviations, evaluated, denominator, rate in rules:
         shown = "—" if rate is None else f"{rate:.1%}"
         # The rate's base is the patients the rule could judge, not its whole denominator.
@@ -56,5 +56,6 @@ def closing_lines(request: AuditRequest, summary: RunSummary) -> list[str]:
     return lines
 
 
-def _absent_line(absent: list[str]) -> str:
-    return f"not in the extract: {', '.join(absent)} — rules that need them report their patients as not evaluable"
+def _unusable_line(tables: list[str]) -> str:
+    return (f"no usable rows in the extract: {', '.join(tables)} — rules that need them report their patients "
+            "as not evaluable")

@@ -3,7 +3,7 @@ validation, loading and the adapters alike (the single place a column's type and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -111,6 +111,13 @@ def absent_tables(present: Iterable[str]) -> list[str]:
     """The optional tables not among `present` (an extract's tables), in load order."""
     have = set(present)
     return [name for name in OPTIONAL_TABLES if name not in have]
+
+
+def unusable_tables(rows_loaded: Mapping[str, int]) -> list[str]:
+    """The optional tables with no row loaded (file absent, empty, or every row rejected or skipped),
+    in load order: the rules that need one report their patients not evaluable, since no rows is
+    missing evidence, not evidence that nothing was done."""
+    return [name for name in OPTIONAL_TABLES if rows_loaded.get(name, 0) == 0]
 
 
 # Columns every canonical frame carries from ingest on, so a failure maps back to its file row.

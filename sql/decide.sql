@@ -1,8 +1,8 @@
 -- The one population decider (rules.md, "What every rule reports"): every cohort patient gets
 -- exactly one status per rule, in this order of precedence:
 --   not_applicable (no denominator row) > excluded > not_evaluable > deviation > met.
--- A rule that needs an optional table the extract lacks (its `requires:` header, listed in
--- work.absent_tables) reports its whole denominator as not_evaluable.
+-- A rule that needs an optional table of which the extract has no usable rows (its `requires:`
+-- header; the tables are in work.absent_tables) reports its whole denominator as not_evaluable.
 -- Every count in work.rule_results comes from work.patient_rules and nothing else.
 --
 -- Inputs: work.cohort, work.rules, work.rule_roles (rule_id + the rules' one shape),
@@ -52,7 +52,7 @@ SELECT getvariable('run_id')::VARCHAR AS run_id, rule_id, patient_id, status,
        CASE status
            WHEN 'not_applicable' THEN 'not in the denominator'
            WHEN 'excluded' THEN exclusion_reason
-           WHEN 'not_evaluable' THEN coalesce(not_evaluable_reason, 'not in the extract: ' || missing_tables)
+           WHEN 'not_evaluable' THEN coalesce(not_evaluable_reason, 'no usable rows in the extract: ' || missing_tables)
            WHEN 'deviation' THEN deviation_reason
                || CASE WHEN deviation_events > 1 THEN ' (+' || (deviation_events - 1) || ' more)' ELSE '' END
            ELSE denominator_reason

@@ -1,3 +1,3 @@
--- The source tables this run's ingest loaded: one row per table in work.table_counts, except the
--- all-zero row that records an optional table as absent ($absent_reason, schemas/spec.py).
-SELECT DISTINCT table_name FROM work.table_counts WHERE skip_reason IS DISTINCT FROM $absent_reason;
+-- The source tables of which this run's ingest loaded at least one row (schemas/spec.py
+-- unusable_tables: an absent, empty or wholly rejected optional table counts as missing).
+SELECT table_name FROM work.table_counts GROUP BY table_name HAVING sum(rows_loaded) > 0;

@@ -69,7 +69,7 @@ def test_rules_needing_labs_are_not_evaluable_although_labs_have_a_table_counts_
                               "WHERE run_id = ? AND rule_id IN ('LC-ELECTROLYTES', 'LC-WORKUP-EXCESS') "
                               "ORDER BY rule_id", [summary.run_id])
     electrolytes, workup = statuses
-    assert electrolytes == ("LC-ELECTROLYTES", "not_evaluable", "not in the extract: labs")
+    assert electrolytes == ("LC-ELECTROLYTES", "not_evaluable", "no usable rows in the extract: labs")
     assert workup[1] != "not_evaluable"  # procedures were in the extract
 
 
@@ -112,4 +112,31 @@ def test_a_report_of_an_extract_with_every_table_has_no_absent_table_section(tmp
 def test_validate_says_which_optional_tables_are_not_in_the_extract(tmp_path, capsys) -> None:
     assert main(["validate", str(_extract_without_labs(tmp_path))]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert ("not in the extract: labs — rules that need them report their patients as not evaluable") in out
+    assert ("no usable rows in the extract: labs — rules that need them report their patients as not evaluable") in out
+
+
+GOOD_LAB = {"patient_id": "P1", "code_system": "LOINC", "code": "2823-3", "collected_date": "2025-03-01",
+            "value_numeric": "4.1", "unit": "mmol/L"}
+
+
+@pytest.mark.parametrize("lab_rows", [[], [{**GOOD_LAB, "collected_date": "01/03/2025"}] * 2],
+                         ids=["header-only-file", "every-row-rejected"])
+def test_a_labs_file_without_a_usable_row_is_missing_evidence_not_a_deviation(tmp_path, lab_rows) -> None:
+    """No lab loaded is not evidence that no electrolytes were checked: the rules that need labs say
+    they could not judge, instead of flagging every cohort patient."""
+    from cramp_audit.summary import closing_lines
+
+    folder = write_extract(tmp_path / "extract", encounters=[ENCOUNTER], procedures=[PROCEDURE], labs=lab_rows)
+    request = AuditRequest(source=str(folder), db_path=str(tmp_path / "audit.duckdb"),
+                           reports_dir=str(tmp_path / "reports"), source_format="canonical")
+    summary = run_audit(request)
+    statuses = _rows(request, "SELECT status, reason FROM audit.patient_rules WHERE run_id = ? "
+                              "AND rule_id = 'LC-ELECTROLYTES'", [summary.run_id])
+    assert statuses == [("not_evaluable", "no usable rows in the extract: labs")]
+    assert ("no usable rows in the extract: labs — rules that need them report their patients as not evaluable"
+            in closing_lines(request, summary))
+    # With one usable lab row the rule judges again.
+    write_extract(folder, encounters=[ENCOUNTER], procedures=[PROCEDURE], labs=[*lab_rows, GOOD_LAB])
+    again = run_audit(request)
+    assert _rows(request, "SELECT status FROM audit.patient_rules WHERE run_id = ? AND rule_id = 'LC-ELECTROLYTES'",
+                 [again.run_id])[0][0] != "not_evaluable"

@@ -164,7 +164,7 @@ def test_a_run_without_optional_files_says_so_and_reports_not_evaluable(tmp_path
     request = _request(tmp_path, _extract(tmp_path))  # patients, diagnoses and medications only
     summary = run_audit(request)
     lines = closing_lines(request, summary)
-    assert ("not in the extract: encounters, labs, procedures — rules that need them report their patients "
+    assert ("no usable rows in the extract: encounters, labs, procedures — rules that need them report their patients "
             "as not evaluable") in lines
     statuses = dict(_rows(request.db_path, "SELECT rule_id, any_value(status) FROM audit.patient_rules "
                                            "WHERE rule_id IN ('LC-ELECTROLYTES', 'LC-WORKUP-EXCESS') GROUP BY 1"))

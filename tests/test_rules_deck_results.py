@@ -162,7 +162,7 @@ def test_a_rule_needing_an_absent_table_reports_its_denominator_not_evaluable() 
     deck = audit_deck([*cramps_patient("no_labs_file"), med("no_labs_file", QUININE_SCD, on=day(2))],
                       absent_tables=("labs", "procedures"))
     assert deck.status("LC-ELECTROLYTES", "no_labs_file") == "not_evaluable"
-    assert deck.reason("LC-ELECTROLYTES", "no_labs_file") == "not in the extract: labs"
+    assert deck.reason("LC-ELECTROLYTES", "no_labs_file") == "no usable rows in the extract: labs"
     assert deck.status("LC-WORKUP-EXCESS", "no_labs_file") == "not_evaluable"
     # Its denominator comes from labs: without them it is unknown, not empty ("0 of 0" would reassure).
     assert deck.status("LC-DEFICIENCY-UNTREATED", "no_labs_file") == "not_evaluable"
