@@ -167,13 +167,21 @@ def test_schedule_refuses_a_missing_extract_folder_in_one_line_and_starts_nothin
 
 # ---------------------------------------------------------------- --db that is not a DuckDB database
 
-def test_run_refuses_a_db_that_is_not_a_duckdb_database_before_anything_starts(local_mode, tmp_path, capsys):
-    text = tmp_path / "notes.txt"
-    text.write_text("not a database\n")
-    assert main(["run", str(SAMPLE), "--db", str(text), "--reports", str(tmp_path / "reports")]) == 2
+@pytest.mark.parametrize("kind", ["text", "sqlite"])
+def test_run_refuses_a_db_that_is_not_a_duckdb_database_before_anything_starts(local_mode, tmp_path, capsys, kind):
+    import sqlite3
+
+    other = tmp_path / f"other.{kind}"
+    if kind == "text":
+        other.write_text("not a database\n")
+    else:  # DuckDB would open it through its sqlite extension (and write audit.* into it) if allowed
+        with sqlite3.connect(other) as sqlite:
+            sqlite.execute("CREATE TABLE t (a)")
+    before = other.read_bytes()
+    assert main(["run", str(SAMPLE), "--db", str(other), "--reports", str(tmp_path / "reports")]) == 2
     [line] = capsys.readouterr().err.splitlines()
-    assert line.startswith(f"cramp-audit: error: {text}: not a DuckDB database (") and "not a valid DuckDB" in line
-    assert local_mode == [] and text.read_text() == "not a database\n"
+    assert line.startswith(f"cramp-audit: error: {other}: not a DuckDB database (") and "not a valid DuckDB" in line
+    assert local_mode == [] and other.read_bytes() == before
 
 
 def test_connect_names_a_foreign_file_or_folder_and_still_creates_a_new_database(tmp_path):
