@@ -277,7 +277,9 @@ def _quarantine_rows(frame: pl.DataFrame, failures: pl.DataFrame, table_name: st
     failed_rows = failures[ROW_INDEX].unique().sort()
     records = frame.select(SOURCE_FILE, SOURCE_ROW, *table.column_names)[failed_rows].select(
         failed_rows.alias(ROW_INDEX), SOURCE_FILE, SOURCE_ROW,
-        pl.struct(table.column_names).struct.json_encode().alias("record"))
+        # Every value as text, as a CSV row would give it: a typed Parquet NaN or inf stays "NaN" / "inf"
+        # (json_encode would write null) and dates stay ISO strings.
+        pl.struct(pl.col(table.column_names).cast(pl.String)).struct.json_encode().alias("record"))
     return failures.join(records, on=ROW_INDEX).sort(SOURCE_ROW, "check").select(
         pl.lit(table_name).alias("table_name"), pl.col(SOURCE_FILE).alias("source_file"),
         pl.col(SOURCE_ROW).cast(pl.Int64).alias("source_row"), "action", "field",

@@ -156,6 +156,9 @@ def test_parquet_typed_columns_are_checked_as_typed_values(tmp_path):
         (3, "rejected", "collected_date:before_1900"),
         (4, "rejected", "collected_date:after_extract_date"),
         (5, "rejected", "collected_date:missing")]
+    # The quarantine record shows each value as text, as for a CSV row (json would make inf a null).
+    record = json.loads(result.quarantine.filter(result.quarantine["source_row"] == 2)["record"][0])
+    assert (record["value_numeric"], record["collected_date"], record["ref_low"]) == ("inf", "2025-03-02", "1")
     loaded = result.loaded.sort("_source_row")
     assert loaded["collected_date"].to_list() == [date(2025, 3, 1), date(2025, 3, 2)]
     assert loaded["value_numeric"].to_list() == [0.6, None]

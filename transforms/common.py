@@ -233,6 +233,13 @@ def part(table: Table, source: SourceFile, frame: pl.LazyFrame, values: Mapping[
 def collect_parts(parts: Iterable[Part], fmt: str) -> tuple[dict[str, pl.DataFrame], list[Skipped]]:
     """Runs every part's plan in one go (shared scans) and stacks the parts of each table."""
     parts = list(parts)
+    # A required table with no source at all must stop the run (before anything is read): audited as
+    # empty, it would report "no quinine prescribed" for an extract that simply had no medication file.
+    sourced = {p.table.name for p in parts}
+    missing = [t.name for t in TABLES if t.required_file and t.name not in sourced]
+    if missing:
+        raise ExtractError(f"the {fmt} extract has no source for the required table '{missing[0]}' "
+                           "(extract-format.md: patients, diagnoses and medications are required)")
     plans = [p.rows for p in parts] + [p.skipped for p in parts if p.skipped is not None]
     try:
         results = pl.collect_all(plans)
@@ -247,12 +254,6 @@ def collect_parts(parts: Iterable[Part], fmt: str) -> tuple[dict[str, pl.DataFra
             counts = next(skip_counts).sort(SKIP_REASON)
             skipped += [Skipped(p.table.name, p.source, int(r["rows"]), r[SKIP_REASON])
                         for r in counts.iter_rows(named=True)]
-    # A required table with no source at all must stop the run: audited as empty, it would report
-    # "no quinine prescribed" for an extract that simply had no medication file.
-    missing = [t.name for t in TABLES if t.required_file and t.name not in by_table]
-    if missing:
-        raise ExtractError(f"the {fmt} extract has no source for the required table '{missing[0]}' "
-                           "(extract-format.md: patients, diagnoses and medications are required)")
     tables = {t.name: pl.concat(by_table[t.name], how="vertical") for t in TABLES if t.name in by_table}
     return tables, skipped
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from schemas.spec import SOURCE_FILE, SOURCE_ROW
+from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW
 from transforms.base import ExtractError
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
@@ -79,7 +79,7 @@ def _read_csv(path: Path, display_name: str, n_rows: int | None = None) -> pl.Da
 # Parquet columns already of these types are read as they are (validation takes them typed); any
 # other column is read as text, as a CSV column is. Casting a typed column to text only for
 # validation to parse it back cost more than reading the whole file.
-TYPED_PARQUET_DTYPES = (pl.Date, pl.Float64)
+TYPED_PARQUET_DTYPES = (POLARS_DTYPES["date"], POLARS_DTYPES["number"])
 
 
 def _parquet_column(name: str, dtype: pl.DataType) -> pl.Expr:

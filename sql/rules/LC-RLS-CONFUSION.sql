@@ -20,7 +20,7 @@ WITH orders AS (
 judged AS (
     SELECT o.*,
            (SELECT min_by(coalesce(d.description, d.display) || ' recorded ' || d.recorded_date,
-                         (d.recorded_date, d.source_row))
+                         (d.recorded_date, d.source_file, d.source_row))
             FROM work.dx_matches AS d
             WHERE d.patient_id = o.patient_id AND d.value_set = 'PARKINSONS' AND d.recorded_date <= o.start_date
            ) AS parkinsons,
