@@ -164,24 +164,30 @@ def source_checksum(extract: SourceExtract | BatchedExtract) -> str:
     return digest.hexdigest()
 
 
+# What a run executes from the checkout; a change elsewhere (README, tests) does not alter a run.
+CODE_PATHS = ("cramp_audit", "flows", "schemas", "sql", "transforms")
+
+
 def code_version(checkout: Path = SQL_DIR.parent) -> str:
     """The package version, plus the commit of its git checkout when it runs from one, marked -dirty
-    when tracked files differ from that commit (the run's rules may then not be the commit's)."""
+    when the code a run executes differs from that commit (a changed file, or a new one, such as a
+    local rule file the engine would pick up), or -unknown-state when git cannot say."""
     version = metadata.version("cramp-audit")
-    commit = _git(checkout, "rev-parse", "--short", "HEAD")
-    if not commit:
+    found, commit = _git(checkout, "rev-parse", "--short", "HEAD")
+    if not found or not commit:
         return version
-    dirty = _git(checkout, "status", "--porcelain", "--untracked-files=no")
-    return f"{version}+{commit}-dirty" if dirty else f"{version}+{commit}"
+    answered, changes = _git(checkout, "status", "--porcelain", "--", *CODE_PATHS)
+    suffix = "" if answered and not changes else "-dirty" if answered else "-unknown-state"
+    return f"{version}+{commit}{suffix}"
 
 
-def _git(checkout: Path, *args: str) -> str:
-    """A git command's output in `checkout`; empty when git is missing or the command fails."""
+def _git(checkout: Path, *args: str) -> tuple[bool, str]:
+    """(whether the git command succeeded, its output) in `checkout`."""
     try:
         done = subprocess.run(["git", *args], cwd=checkout, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
+        return False, ""
+    return done.returncode == 0, done.stdout.strip()
 
 
 # ---------------------------------------------------------------- steps that write the database

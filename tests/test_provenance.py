@@ -92,17 +92,22 @@ def _git(checkout: Path, *args: str) -> None:
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-def test_code_version_says_dirty_when_tracked_files_have_uncommitted_changes(tmp_path) -> None:
+def test_code_version_says_dirty_when_the_code_a_run_executes_differs_from_the_commit(tmp_path) -> None:
     version = metadata.version("cramp-audit")
     assert code_version(tmp_path) == version  # not a git checkout: the package version alone
     _git(tmp_path, "init", "-q")
-    (tmp_path / "rule.sql").write_text("SELECT 1\n")
-    _git(tmp_path, "add", "rule.sql")
+    (tmp_path / "sql" / "rules").mkdir(parents=True)
+    (tmp_path / "sql" / "rules" / "LC-ONE.sql").write_text("SELECT 1\n")
+    _git(tmp_path, "add", "sql")
     _git(tmp_path, "commit", "-q", "-m", "first")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tmp_path, capture_output=True,
                             text=True, check=True).stdout.strip()
     assert code_version(tmp_path) == f"{version}+{commit}"
-    (tmp_path / "notes.txt").write_text("an untracked file changes nothing that runs\n")
+    (tmp_path / "notes.txt").write_text("outside the code a run executes\n")
     assert code_version(tmp_path) == f"{version}+{commit}"
-    (tmp_path / "rule.sql").write_text("SELECT 2\n")
+    local_rule = tmp_path / "sql" / "rules" / "LC-LOCAL.sql"  # untracked, but the engine would run it
+    local_rule.write_text("SELECT 2\n")
+    assert code_version(tmp_path) == f"{version}+{commit}-dirty"
+    local_rule.unlink()
+    (tmp_path / "sql" / "rules" / "LC-ONE.sql").write_text("SELECT 2\n")
     assert code_version(tmp_path) == f"{version}+{commit}-dirty"
