@@ -13,7 +13,7 @@ import polars as pl
 
 from cramp_audit.db import sql_text
 from schemas.spec import SOURCE_FILE, SOURCE_ROW
-from schemas.validate import TableValidation, absent_table_quality
+from schemas.validate import TableValidation, unusable_table_quality
 
 # ICD codes are compared without their dot (rules.md: R25.2 = R252).
 DOTLESS_CODE_SYSTEMS = ("ICD10CM", "ICD9CM", "ICD10PCS")
@@ -94,6 +94,7 @@ def load_checks(con: duckdb.DuckDBPyConnection, validation: TableValidation, run
     insert_frame(con, "work_insert.sql", "data_quality", validation.data_quality, run_id)
 
 
-def load_absent_tables(con: duckdb.DuckDBPyConnection, table_names: list[str], run_id: str) -> None:
-    """Appends to work.data_quality a failed check for each optional table the extract lacks."""
-    insert_frame(con, "work_insert.sql", "data_quality", absent_table_quality(table_names), run_id)
+def load_unusable_tables(con: duckdb.DuckDBPyConnection, rows_read: dict[str, int], run_id: str) -> None:
+    """Appends to work.data_quality a failed check for each optional table without a usable row
+    (table name -> rows read)."""
+    insert_frame(con, "work_insert.sql", "data_quality", unusable_table_quality(rows_read), run_id)

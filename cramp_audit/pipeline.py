@@ -20,10 +20,10 @@ import polars as pl
 
 from cramp_audit import ledger
 from cramp_audit.db import SQL_DIR, connect, exclusive, initialise, run_sql_file, sql_text
-from cramp_audit.load import StagingLoader, insert_frame, load_absent_tables, load_checks
+from cramp_audit.load import StagingLoader, insert_frame, load_checks, load_unusable_tables
 from cramp_audit.rules_engine import RULE_PACK_VERSION, rule_pack_checksum
 from schemas.checks import REJECTED
-from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES, absent_tables, unusable_tables
+from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES, TABLES_BY_NAME, absent_tables, unusable_tables
 from schemas.validate import KnownKeys, TableValidation, TableValidator
 from transforms.base import ExtractError, SourceExtract
 from transforms.canonical import BatchedExtract, read_batched
@@ -135,6 +135,19 @@ def rows_loaded(validations: list[TableValidation]) -> dict[str, int]:
     return {v.table_name: v.rows_loaded for v in validations}
 
 
+def empty_required_tables(validations: list[TableValidation]) -> list[TableValidation]:
+    """Required tables of which no row could be loaded (an empty file, or every row rejected)."""
+    return [v for v in validations if TABLES_BY_NAME[v.table_name].required_file and v.rows_loaded == 0]
+
+
+def refuse_empty_required_tables(validations: list[TableValidation]) -> None:
+    """An audit without patients, diagnoses or medications would still "succeed", with reassuring
+    rates (no quinine, no analgesics): refused like an unreadable extract instead."""
+    for v in empty_required_tables(validations):
+        raise ExtractError(f"{v.table_name}: no usable rows ({v.rows_read:,} read, {v.rows_rejected:,} rejected); "
+                           "a required table cannot be empty (`cramp-audit validate` shows why rows were rejected)")
+
+
 def summarise(extract: SourceExtract | BatchedExtract, validations: list[TableValidation],
               top: int | None = None) -> list[TableCounts]:
     """Per canonical table: the counts `cramp-audit validate` prints, with every distinct (action,
@@ -206,11 +219,14 @@ def load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract
     run_sql_file(con, "staging_clear.sql")
     run_sql_file(con, "work_tables.sql")
     validations = stream_extract(con, extract, extract_date, run_id, progress)
+    refuse_empty_required_tables(validations)
     insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
-    load_absent_tables(con, absent_tables(extract.tables), run_id)
+    unusable = unusable_tables(rows_loaded(validations))
+    rows_read = {v.table_name: v.rows_read for v in validations}
+    load_unusable_tables(con, {name: rows_read.get(name, 0) for name in unusable}, run_id)
     checksum = load_value_sets(con)
     run_sql_file(con, "derive_labs.sql")
-    if "labs" not in unusable_tables(rows_loaded(validations)):  # it would pass on no rows at all
+    if "labs" not in unusable:  # the lab-unit check would pass on no rows at all
         con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
     con.commit()
     return checksum, validations

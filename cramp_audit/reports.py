@@ -21,7 +21,7 @@ data_quality.csv
                        rows_repaired, rows_skipped, skip_reason;
       kind = "check":  one row per failed check (audit.data_quality, passed = false), filling
                        table_name, check_name, rows_checked, rows_failed; the check failed by an
-                       optional table the extract lacks ("table:file_present") also fills
+                       optional table without usable rows ("table:has_usable_rows") also fills
                        rules_not_evaluable: the rules that need that table, comma separated.
     An absent optional table also has a counts row: every count 0, skip_reason "file not in the extract".
     Columns, in order: kind, table_name, source_table, rows_read, rows_loaded, rows_rejected,
@@ -63,7 +63,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from cramp_audit.db import sql_text
-from schemas.spec import FILE_PRESENT_CHECK
+from schemas.spec import USABLE_ROWS_CHECK
 
 NO_RATE = "—"  # shown where a rate is empty (nothing to evaluate, or suppressed)
 COUNT_COLUMNS = ("denominator", "exclusions", "not_evaluable", "deviations")
@@ -143,7 +143,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection, run_id: str, suppress_below
         rule_summary=query_report(con, "rule_summary", run_id=run_id),
         rule_by_site=query_report(con, "rule_by_site", run_id=run_id, suppress_below=suppress_below),
         worklist=query_report(con, "worklist", run_id=run_id),
-        data_quality=query_report(con, "data_quality", run_id=run_id, file_present_check=FILE_PRESENT_CHECK),
+        data_quality=query_report(con, "data_quality", run_id=run_id, usable_rows_check=USABLE_ROWS_CHECK),
         data_quality_totals=query_report(con, "data_quality_totals", run_id=run_id).row(0, named=True),
     )
 
@@ -361,7 +361,7 @@ def render_report_html(data: ReportData, suppress_below: int) -> str:
         table_counts=table_counts.to_dicts(),
         table_totals=table_counts.select(pl.col(TABLE_COUNT_COLUMNS).sum()).row(0, named=True),
         failed_checks=data.data_quality.filter(pl.col("kind") == "check").to_dicts(),
-        absent_tables=data.data_quality.filter(pl.col("check_name") == FILE_PRESENT_CHECK).to_dicts(),
+        unusable_tables=data.data_quality.filter(pl.col("check_name") == USABLE_ROWS_CHECK).to_dicts(),
         checks=data.data_quality_totals,
         deviation_events=data.worklist.height,
         rule_chart=rule_chart,

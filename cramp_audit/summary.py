@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cramp_audit.db import connect, sql_text
-from schemas.spec import unusable_tables
+from schemas.spec import TABLES_BY_NAME, unusable_tables
 
 if TYPE_CHECKING:
     from cramp_audit.pipeline import AuditRequest, RunSummary, TableCounts
@@ -26,6 +26,8 @@ def validation_table(extract: SourceExtract | BatchedExtract, counts: list[Table
     unusable = unusable_tables({c.table_name: c.rows_loaded for c in counts})
     if unusable:
         lines.append(_unusable_line(unusable))
+    lines += [f"{c.table_name}: no usable rows — a run refuses an extract whose required table is empty"
+              for c in counts if TABLES_BY_NAME[c.table_name].required_file and c.rows_loaded == 0]
     balanced = all(c.rows_read == c.rows_loaded + c.rows_rejected + c.rows_skipped for c in counts)
     lines.append("counts reconcile: rows read = loaded + rejected + skipped" if balanced
                  else "WARNING: counts do not reconcile")

@@ -101,10 +101,12 @@ TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 # Tables an extract may lack (extract-format.md): the rules that need one then report not evaluable.
 OPTIONAL_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if not t.required_file)
-# How a run records an absent optional table (extract-format.md: "the run says so"): an all-zero
-# table_counts row with this skip_reason, and a failed data-quality check of this name.
+# How a run says (extract-format.md: "the run says so") that an optional table's file is absent: an
+# all-zero table_counts row with this skip_reason; and that an optional table has no usable row
+# (absent, empty or every row rejected): a failed data-quality check of this name, beside which the
+# reports name the rules left not evaluable.
 ABSENT_TABLE_REASON = "file not in the extract"
-FILE_PRESENT_CHECK = "table:file_present"
+USABLE_ROWS_CHECK = "table:has_usable_rows"
 
 
 def absent_tables(present: Iterable[str]) -> list[str]:

@@ -20,7 +20,7 @@ from pandera.errors import SchemaErrors
 
 from schemas.checks import ENCOUNTER_KNOWN, KEY_FIRST, PATIENT_KNOWN, REJECTED, REPAIRED, RowCheck, raw
 from schemas.models import checks_for, schema_for
-from schemas.spec import FILE_PRESENT_CHECK, POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME
+from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME, USABLE_ROWS_CHECK
 
 ROW_INDEX = "_row_index"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
@@ -227,7 +227,7 @@ class TableValidator:
             "rows_repaired": [by_file[REPAIRED].get(f, 0) for f in files]}, schema=FILE_COUNTS_SCHEMA)
 
 
-def _quality_rows(table_name: str | list[str], check_name: str | list[str], rows_checked: int,
+def _quality_rows(table_name: str | list[str], check_name: str | list[str], rows_checked: int | list[int],
                   rows_failed: int | list[int]) -> pl.DataFrame:
     """Data-quality rows in TableValidation.data_quality's shape (a scalar argument is repeated on every
     row); a check passes when no row fails it."""
@@ -238,10 +238,12 @@ def _quality_rows(table_name: str | list[str], check_name: str | list[str], rows
                         ).with_columns(passed=pl.col("rows_failed") == 0)
 
 
-def absent_table_quality(table_names: list[str]) -> pl.DataFrame:
-    """One failed check per optional table the extract lacks: none of its rows could be checked, and
-    the rules that need it could not be fully evaluated (the reports name them beside this check)."""
-    return _quality_rows(table_names, FILE_PRESENT_CHECK, 0, 1)
+def unusable_table_quality(rows_read: dict[str, int]) -> pl.DataFrame:
+    """One failed check per optional table without a usable row (table name -> rows read: 0 when its
+    file is absent or empty): the rules that need it could not be fully evaluated (the reports name
+    them beside this check). Like table:not_empty, a table with no row at all counts as one failure."""
+    return _quality_rows(list(rows_read), USABLE_ROWS_CHECK, list(rows_read.values()),
+                         [n or 1 for n in rows_read.values()])
 
 
 def _rows_per_file(frame: pl.DataFrame) -> dict[str, int]:

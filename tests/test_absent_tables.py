@@ -59,7 +59,7 @@ def test_data_quality_has_one_failed_file_check_for_labs_and_no_lab_check_passed
     request, summary = audited
     rows = _rows(request, "SELECT check_name, rows_checked, rows_failed, passed FROM audit.data_quality "
                           "WHERE run_id = ? AND table_name = 'labs'", [summary.run_id])
-    assert rows == [("table:file_present", 0, 1, False)]
+    assert rows == [("table:has_usable_rows", 0, 1, False)]
 
 
 def test_rules_needing_labs_are_not_evaluable_although_labs_have_a_table_counts_row(audited) -> None:
@@ -78,7 +78,7 @@ def test_data_quality_csv_shows_labs_absent_and_names_the_rules_that_need_labs(a
     with open(Path(summary.reports_dir) / "data_quality.csv", encoding="utf-8-sig", newline="") as handle:
         labs = [row for row in csv.DictReader(handle) if row["table_name"] == "labs"]
     assert [(r["kind"], r["rows_read"], r["skip_reason"], r["check_name"], r["rows_failed"]) for r in labs] == [
-        ("counts", "0", "file not in the extract", "", ""), ("check", "", "", "table:file_present", "1")]
+        ("counts", "0", "file not in the extract", "", ""), ("check", "", "", "table:has_usable_rows", "1")]
     assert labs[1]["rules_not_evaluable"] == ", ".join(RULES_NEEDING_LABS)
     assert labs[0]["rules_not_evaluable"] == ""
 
@@ -86,11 +86,11 @@ def test_data_quality_csv_shows_labs_absent_and_names_the_rules_that_need_labs(a
 def test_report_html_lists_labs_as_not_in_the_extract_with_the_rules_that_need_them(audited) -> None:
     request, summary = audited
     html = (Path(summary.reports_dir) / "report.html").read_text(encoding="utf-8")
-    table = re.search(r'<table id="absent-tables">(.*?)</table>', html, re.S)
+    table = re.search(r'<table id="unusable-tables">(.*?)</table>', html, re.S)
     assert table is not None
     cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", table[1], re.S)]
     assert cells == ["labs", ", ".join(RULES_NEEDING_LABS)]
-    note = re.search(r'<p class="note absent-table">(.*?)</p>', html, re.S)
+    note = re.search(r'<p class="note unusable-table">(.*?)</p>', html, re.S)
     assert note is not None and "labs" in note[1] and all(rule in note[1] for rule in RULES_NEEDING_LABS)
 
 
@@ -102,7 +102,7 @@ def test_a_report_of_an_extract_with_every_table_has_no_absent_table_section(tmp
                            reports_dir=str(tmp_path / "reports"), source_format="canonical")
     summary = run_audit(request)
     html = (Path(summary.reports_dir) / "report.html").read_text(encoding="utf-8")
-    assert 'id="absent-tables"' not in html and "absent-table" not in html
+    assert 'id="unusable-tables"' not in html and "unusable-table" not in html
     # The check of lab units runs when there are labs to check (skipped, not "passed", without them).
     checks = _rows(request, "SELECT rows_checked, passed FROM audit.data_quality WHERE run_id = ? "
                             "AND check_name = 'magnesium_potassium_unit_known'", [summary.run_id])
@@ -135,6 +135,13 @@ def test_a_labs_file_without_a_usable_row_is_missing_evidence_not_a_deviation(tm
     assert statuses == [("not_evaluable", "no usable rows in the extract: labs")]
     assert ("no usable rows in the extract: labs — rules that need them report their patients as not evaluable"
             in closing_lines(request, summary))
+    # ... and the committee's report says why those rules could not be judged.
+    assert _rows(request, "SELECT rows_checked, rows_failed, passed FROM audit.data_quality WHERE run_id = ? "
+                          "AND check_name = 'table:has_usable_rows'", [summary.run_id]) == [
+        (len(lab_rows), len(lab_rows) or 1, False)]
+    html = (Path(summary.reports_dir) / "report.html").read_text(encoding="utf-8")
+    note = re.search(r'<p class="note unusable-table">(.*?)</p>', html, re.S)
+    assert note and "labs" in note.group(1) and "LC-ELECTROLYTES" in note.group(1)
     # With one usable lab row the rule judges again.
     write_extract(folder, encounters=[ENCOUNTER], procedures=[PROCEDURE], labs=[*lab_rows, GOOD_LAB])
     again = run_audit(request)

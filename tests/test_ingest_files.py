@@ -165,3 +165,21 @@ def test_a_run_summary_keeps_the_first_reasons_of_the_list_validate_prints():
     every, short = summarise(extract, validations), summarise(extract, validations, RUN_SUMMARY_REASONS)
     assert [s.reasons for s in short] == [e.reasons[:RUN_SUMMARY_REASONS] for e in every]
     assert max(len(e.reasons) for e in every) > RUN_SUMMARY_REASONS  # the sample has more to cut
+
+
+@pytest.mark.parametrize("medications", [[], [{"order_id": "O1", "patient_id": "P1", "code_system": "RXNORM",
+                                              "code": "9071", "start_date": "02/03/2025"}]],
+                         ids=["header-only", "every-row-rejected"])
+def test_a_required_table_without_a_usable_row_stops_the_run(tmp_path, capsys, medications):
+    """Audited, an extract without usable medication rows would 'succeed' with no quinine anywhere."""
+    write_extract(tmp_path / "x", medications=medications)
+    db = tmp_path / "audit.duckdb"
+    status, lines = _exit_and_stderr(capsys, ["run", str(tmp_path / "x"), "--db", str(db), "--no-prefect"])
+    errors = [line for line in lines if line.startswith("cramp-audit: error:")]
+    assert status == 2 and errors == lines[-1:]  # the progress lines, then one error line
+    assert errors[0].startswith(f"cramp-audit: error: medications: no usable rows ({len(medications)} read, "
+                                f"{len(medications)} rejected)")
+    assert not db.exists()  # as for any extract refused: the database is as it was
+    assert main(["validate", str(tmp_path / "x")]) == 0
+    assert ("medications: no usable rows — a run refuses an extract whose required table is empty"
+            in capsys.readouterr().out.splitlines())

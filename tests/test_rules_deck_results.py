@@ -164,9 +164,9 @@ def test_a_rule_needing_an_absent_table_reports_its_denominator_not_evaluable() 
     assert deck.status("LC-ELECTROLYTES", "no_labs_file") == "not_evaluable"
     assert deck.reason("LC-ELECTROLYTES", "no_labs_file") == "no usable rows in the extract: labs"
     assert deck.status("LC-WORKUP-EXCESS", "no_labs_file") == "not_evaluable"
-    # Its denominator comes from labs: without them it is unknown, not empty ("0 of 0" would reassure).
-    assert deck.status("LC-DEFICIENCY-UNTREATED", "no_labs_file") == "not_evaluable"
-    assert deck.results("LC-DEFICIENCY-UNTREATED")["not_evaluable"] == 1
+    # Its denominator is built from low lab results (rules.md): without labs it is empty, and the
+    # data-quality report names the rule as not fully evaluated.
+    assert deck.status("LC-DEFICIENCY-UNTREATED", "no_labs_file") == "not_applicable"
     assert deck.status("LC-QUININE", "no_labs_file") == "deviation"  # needs medications only
 
 

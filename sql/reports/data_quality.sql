@@ -2,8 +2,9 @@
 --   kind = 'counts': one per source table (audit.table_counts): rows read, loaded, rejected,
 --                    repaired, skipped and why (an optional table the extract lacks: all 0, and why);
 --   kind = 'check':  one per failed check (audit.data_quality where passed = false); the check an
---                    absent table fails ($file_present_check) names the rules that need the table
---                    (audit.rules.requires), whose patients are therefore reported not evaluable.
+--                    optional table without usable rows fails ($usable_rows_check) names the rules
+--                    that need the table (audit.rules.requires), whose patients are therefore
+--                    reported not evaluable.
 -- Cells that do not apply to a row's kind are empty.
 SELECT
     'counts' AS kind, table_name, source_table,
@@ -17,7 +18,7 @@ SELECT
     'check', d.table_name, NULL,
     NULL, NULL, NULL, NULL, NULL, NULL,
     d.check_name, d.rows_checked, d.rows_failed,
-    CASE WHEN d.check_name = $file_present_check THEN (
+    CASE WHEN d.check_name = $usable_rows_check THEN (
         SELECT string_agg(r.rule_id, ', ' ORDER BY r.rule_id)
         FROM audit.rules AS r
         WHERE r.run_id = d.run_id AND list_contains(r.requires, d.table_name)) END

@@ -12,10 +12,9 @@
 --   A low result is corrected by a supplement of its kind (any route) that starts on the result
 --   date or up to correction_days after it, or that is active on the result date. Each uncorrected
 --   low result is one deviation row (event_date = collected date); the correction window may run
---   past the end of follow-up. The denominator is built from labs, so an extract without usable
---   labs puts every cohort patient in it (a deficiency may have been documented where we cannot
---   see), and the decider reports them not evaluable ("no usable rows in the extract: labs")
---   rather than a reassuring "0 of 0".
+--   past the end of follow-up. Without usable labs the denominator is empty (rules.md builds it
+--   from low results); the run's data-quality report names this rule among those the missing labs
+--   left not fully evaluated, so "0 of 0" is not read as "no untreated deficiency".
 WITH low_results AS (
     SELECT l.*,
            CASE l.value_set WHEN 'MAGNESIUM_LAB' THEN 'magnesium' ELSE 'potassium' END AS analyte,
@@ -43,10 +42,6 @@ SELECT patient_id, 'denominator' AS role, min(collected_date) AS event_date,
        json_object('low_results', count(*)) AS evidence
 FROM low_results
 GROUP BY patient_id
-UNION ALL
-SELECT patient_id, 'denominator', index_date, 'no lab results in the extract', json_object('labs', 'none usable')
-FROM work.cohort
-WHERE EXISTS (SELECT 1 FROM work.absent_tables WHERE table_name = 'labs')
 UNION ALL
 SELECT patient_id, 'deviation', collected_date,
        'Low ' || analyte || ' ' || lab_value_text(value_numeric, unit) || ' on ' || collected_date
