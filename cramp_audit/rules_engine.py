@@ -160,15 +160,15 @@ def rule_pack_checksum(rules_dir: Path = RULES_DIR) -> str:
     return digest.hexdigest()
 
 
-def _absent_tables(con: duckdb.DuckDBPyConnection, absent_tables: Collection[str] | None) -> list[str]:
+def _unusable_tables(con: duckdb.DuckDBPyConnection, unusable_tables: Collection[str] | None) -> list[str]:
     """Optional tables the extract lacks usable rows of: as given, else those of which the run's
     work.table_counts shows no loaded row (schemas/spec.py unusable_tables), when the ingest wrote
     it, else none."""
-    if absent_tables is not None:
-        unknown = sorted(set(absent_tables) - set(OPTIONAL_TABLES))
+    if unusable_tables is not None:
+        unknown = sorted(set(unusable_tables) - set(OPTIONAL_TABLES))
         if unknown:
-            raise ValueError(f"absent_tables {unknown}: only {OPTIONAL_TABLES} may be absent")
-        return sorted(set(absent_tables))
+            raise ValueError(f"unusable_tables {unknown}: only {OPTIONAL_TABLES} may be missing")
+        return sorted(set(unusable_tables))
     if not _table_exists(con, "work", "table_counts"):
         return []
     present = {row[0] for row in con.execute(sql_text("engine_loaded_tables.sql")).fetchall()}
@@ -184,7 +184,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
             con.unregister("engine_rows")
 
 
-def _write_rule_tables(con: duckdb.DuckDBPyConnection, run_id: str, rules: list[Rule], absent: list[str]) -> None:
+def _write_rule_tables(con: duckdb.DuckDBPyConnection, run_id: str, rules: list[Rule], unusable: list[str]) -> None:
     run_sql_file(con, "engine_tables.sql")
     _insert(con, "rules", pl.DataFrame(
         {"run_id": [run_id] * len(rules), "rule_id": [r.id for r in rules], "title": [r.title for r in rules],
@@ -192,7 +192,7 @@ def _write_rule_tables(con: duckdb.DuckDBPyConnection, run_id: str, rules: list[
          "requires": [list(r.requires) for r in rules]},
         schema={**{c: pl.String for c in ("run_id", "rule_id", "title", "severity", "guideline_statement")},
                 "requires": pl.List(pl.String)}))
-    _insert(con, "absent_tables", pl.DataFrame({"table_name": absent}, schema={"table_name": pl.String}))
+    _insert(con, "unusable_tables", pl.DataFrame({"table_name": unusable}, schema={"table_name": pl.String}))
 
 
 def _run_rule(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
@@ -206,12 +206,12 @@ def _run_rule(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str,
-             absent_tables: Collection[str] | None = None, rules_dir: Path = RULES_DIR) -> None:
+             unusable_tables: Collection[str] | None = None, rules_dir: Path = RULES_DIR) -> None:
     """Matching, cohort, every rule, then the decider, into work.* (cohort, cohort_attrition,
     rules, patient_rules, rule_results, deviations: each with audit.*'s column order, run_id
     first). Needs staging.* loaded, labs derived (sql/derive_labs.sql) and config.set_parameters;
-    loads the value sets itself when ref.value_sets is missing. `absent_tables`: optional extract
-    tables the source lacked (see _absent_tables for the default). `rules_dir`: the rule files
+    loads the value sets itself when ref.value_sets is missing. `unusable_tables`: optional extract
+    tables the source has no usable rows of (see _unusable_tables for the default). `rules_dir`: the rule files
     (tests point it elsewhere)."""
     rules = discover_rules(rules_dir)
     run_sql_file(con, "engine_reset.sql")
@@ -220,11 +220,11 @@ def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str,
     set_variable(con, "run_id", run_id, "VARCHAR")
     set_variable(con, "source_path", source_path, "VARCHAR")
     _check_variables(con, rules)
-    absent = _absent_tables(con, absent_tables)
+    unusable = _unusable_tables(con, unusable_tables)
 
     for step in MATCHING_STEPS:
         run_sql_file(con, step)
-    _write_rule_tables(con, run_id, rules, absent)
+    _write_rule_tables(con, run_id, rules, unusable)
     for rule in rules:
         _run_rule(con, rule)
     problems = con.execute(sql_text("check_roles.sql")).fetchall()

@@ -2,11 +2,11 @@
 -- exactly one status per rule, in this order of precedence:
 --   not_applicable (no denominator row) > excluded > not_evaluable > deviation > met.
 -- A rule that needs an optional table of which the extract has no usable rows (its `requires:`
--- header; the tables are in work.absent_tables) reports its whole denominator as not_evaluable.
+-- header; the tables are in work.unusable_tables) reports its whole denominator as not_evaluable.
 -- Every count in work.rule_results comes from work.patient_rules and nothing else.
 --
 -- Inputs: work.cohort, work.rules, work.rule_roles (rule_id + the rules' one shape),
---         work.rules.requires (each rule's `requires:` tables), work.absent_tables (table_name),
+--         work.rules.requires (each rule's `requires:` tables), work.unusable_tables (table_name),
 --         work.previous_rates (rule_id, previous_deviation_rate).
 -- Outputs (column order = the audit.* table they are published to):
 --         work.patient_rules, work.rule_results, work.deviations.
@@ -28,7 +28,7 @@ GROUP BY rule_id, patient_id;
 CREATE OR REPLACE TEMP TABLE missing_data AS
 SELECT q.rule_id, string_agg(q.table_name, ', ' ORDER BY q.table_name) AS tables
 FROM (SELECT rule_id, unnest(requires) AS table_name FROM work.rules) AS q
-JOIN work.absent_tables AS a USING (table_name)
+JOIN work.unusable_tables AS a USING (table_name)
 GROUP BY q.rule_id;
 
 CREATE OR REPLACE TABLE work.patient_rules AS

@@ -9,7 +9,8 @@ DROP TABLE IF EXISTS work.magnesium_starts;
 DROP TABLE IF EXISTS work.cohort;
 DROP TABLE IF EXISTS work.cohort_attrition;
 DROP TABLE IF EXISTS work.rules;
-DROP TABLE IF EXISTS work.absent_tables;
+DROP TABLE IF EXISTS work.unusable_tables;
+DROP TABLE IF EXISTS work.absent_tables;  -- its name before it also covered empty or wholly rejected tables
 DROP TABLE IF EXISTS work.rule_roles;
 DROP TABLE IF EXISTS work.previous_rates;
 DROP TABLE IF EXISTS work.patient_rules;

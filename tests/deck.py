@@ -240,5 +240,5 @@ def audit_deck(rows: Sequence[Row], *, period: tuple[date, date] | None = PERIOD
     params = {**load_parameters(), **(parameters or {})}
     start, end = period if period else (None, None)
     set_parameters(con, params, start, end)
-    evaluate(con, run_id, source_path, absent_tables=absent_tables)
+    evaluate(con, run_id, source_path, unusable_tables=absent_tables)
     return Deck(con, run_id, source_path)
