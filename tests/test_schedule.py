@@ -147,15 +147,16 @@ def test_schedule_without_a_server_runs_the_flow_itself_until_stopped(local_mode
 @pytest.mark.parametrize("cron", ["bogus", "61 6 * * 1", "0 0 6 * * 1"])
 def test_schedule_refuses_a_bad_cron_expression_in_one_line_and_starts_nothing(local_mode, monkeypatch, capsys,
                                                                                cron, server):
-    if server:
-        from flows import audit
+    from flows import audit
 
-        monkeypatch.setattr(audit, "uses_server", lambda: True)
+    served: list[dict] = []
+    monkeypatch.setattr(audit, "uses_server", lambda: server)
+    monkeypatch.setattr(audit.audit_flow, "serve", lambda **kwargs: served.append(kwargs))
     assert main(["schedule", "--cron", cron, str(SAMPLE)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("cramp-audit: error: argument --cron: not a cron expression")
     assert repr(cron) in err[0]
-    assert local_mode == []
+    assert local_mode == [] and served == []  # neither the local loop nor the Prefect server got it
 
 
 def test_schedule_refuses_a_missing_extract_folder_in_one_line_and_starts_nothing(local_mode, tmp_path, capsys):
