@@ -104,9 +104,9 @@ def _scan(path: Path, display_name: str) -> pl.LazyFrame:
 
 def scan_string_frame(path: Path, display_name: str) -> pl.LazyFrame:
     """The file as a lazy frame of trimmed strings (empty = null; a Parquet file's Date and Float64
-    columns stay typed), headers lower-cased, tagged with
-    source file and 1-based row number. Nothing but the header is read until it is collected, so a
-    caller can select the columns it wants first (the others are then never parsed into memory)."""
+    columns stay typed), headers lower-cased, tagged with source file and 1-based row number.
+    Nothing but the header is read until it is collected, so a caller can select the columns it
+    wants first (the others are then never parsed into memory)."""
     frame = _scan(path, display_name)
     with _readable(path, display_name):
         columns = [c for c in frame.collect_schema().names() if c != SOURCE_ROW]
