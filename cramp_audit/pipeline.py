@@ -26,8 +26,8 @@ from schemas.checks import REJECTED
 from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES, TABLES_BY_NAME, absent_tables, unusable_tables
 from schemas.validate import KnownKeys, TableValidation, TableValidator
 from transforms.base import ExtractError, SourceExtract
-from transforms.canonical import BatchedExtract, read_batched
-from transforms.registry import read_extract, resolve_format
+from transforms.canonical import BatchedExtract
+from transforms.registry import read_batched_extract
 
 
 @dataclass(frozen=True)
@@ -281,15 +281,6 @@ def check_extract(source: Path, requested_format: str | None = None) -> tuple[Ba
 def _report_loaded(progress: Progress, v: TableValidation) -> None:
     progress(f"loaded {v.table_name}: {v.rows_read:,} read, {v.rows_loaded:,} loaded, "
              f"{v.rows_rejected:,} rejected, {v.rows_repaired:,} repaired")
-
-
-def read_batched_extract(source: Path, requested_format: str | None = None) -> BatchedExtract:
-    """The extract as batches of canonical rows: a canonical extract is read a batch at a time (its
-    files and headers checked now); the other formats' adapters read theirs whole."""
-    fmt = resolve_format(source, requested_format)
-    if fmt == "canonical":
-        return read_batched(source)
-    return BatchedExtract.of(read_extract(source, fmt))
 
 
 def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from a drug description, site attribution)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,7 +16,8 @@ import polars as pl
 
 from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, Table
 from transforms.base import ExtractError, Skipped, SourceExtract
-from transforms.files import find_table_file
+from transforms.canonical import BATCH_ROWS, BatchedExtract
+from transforms.files import find_table_file, stream_batches
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 SKIP_REASON = "_skip_reason"
@@ -230,9 +231,7 @@ def part(table: Table, source: SourceFile, frame: pl.LazyFrame, values: Mapping[
     return Part(table, source.name, rows, skipped)
 
 
-def collect_parts(parts: Iterable[Part], fmt: str) -> tuple[dict[str, pl.DataFrame], list[Skipped]]:
-    """Runs every part's plan in one go (shared scans) and stacks the parts of each table."""
-    parts = list(parts)
+def _refuse_unsourced_tables(parts: list[Part], fmt: str) -> None:
     # A required table with no source at all must stop the run (before anything is read): audited as
     # empty, it would report "no quinine prescribed" for an extract that simply had no medication file.
     sourced = {p.table.name for p in parts}
@@ -240,22 +239,39 @@ def collect_parts(parts: Iterable[Part], fmt: str) -> tuple[dict[str, pl.DataFra
     if missing:
         raise ExtractError(f"the {fmt} extract has no source for the required table '{missing[0]}' "
                            "(extract-format.md: patients, diagnoses and medications are required)")
-    plans = [p.rows for p in parts] + [p.skipped for p in parts if p.skipped is not None]
+
+
+def _collect(plans: list[pl.LazyFrame], fmt: str) -> list[pl.DataFrame]:
     try:
-        results = pl.collect_all(plans)
+        return pl.collect_all(plans)
     except pl.exceptions.PolarsError as exc:
         raise ExtractError(f"the {fmt} extract cannot be read: {str(exc).splitlines()[0]}") from exc
-    frames, skip_counts = results[:len(parts)], iter(results[len(parts):])
-    by_table: dict[str, list[pl.DataFrame]] = {}
+
+
+def _skipped(parts: list[Part], counts: list[pl.DataFrame]) -> list[Skipped]:
+    """Per part with a skip plan (in order; `counts` are those plans collected) and reason, the rows
+    its source left out on purpose."""
     skipped: list[Skipped] = []
-    for p, frame in zip(parts, frames, strict=True):
+    for p, part_counts in zip([p for p in parts if p.skipped is not None], counts, strict=True):
+        skipped += [Skipped(p.table.name, p.source, int(r["rows"]), r[SKIP_REASON])
+                    for r in part_counts.sort(SKIP_REASON).iter_rows(named=True)]
+    return skipped
+
+
+def _skip_plans(parts: list[Part]) -> list[pl.LazyFrame]:
+    return [p.skipped for p in parts if p.skipped is not None]
+
+
+def collect_parts(parts: Iterable[Part], fmt: str) -> tuple[dict[str, pl.DataFrame], list[Skipped]]:
+    """Runs every part's plan in one go (shared scans) and stacks the parts of each table."""
+    parts = list(parts)
+    _refuse_unsourced_tables(parts, fmt)
+    results = _collect([p.rows for p in parts] + _skip_plans(parts), fmt)
+    by_table: dict[str, list[pl.DataFrame]] = {}
+    for p, frame in zip(parts, results[:len(parts)], strict=True):
         by_table.setdefault(p.table.name, []).append(frame)
-        if p.skipped is not None:
-            counts = next(skip_counts).sort(SKIP_REASON)
-            skipped += [Skipped(p.table.name, p.source, int(r["rows"]), r[SKIP_REASON])
-                        for r in counts.iter_rows(named=True)]
     tables = {t.name: pl.concat(by_table[t.name], how="vertical") for t in TABLES if t.name in by_table}
-    return tables, skipped
+    return tables, _skipped(parts, results[len(parts):])
 
 
 def build_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path], extract_date: date | None = None,
@@ -263,6 +279,35 @@ def build_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path], extrac
     tables, skipped = collect_parts(parts, fmt)
     return SourceExtract(format=fmt, tables=tables, skipped=skipped + list(extra_skipped),
                          extract_date=extract_date, files=sorted({str(p) for p in files}))
+
+
+# What an adapter's reader returns: the whole extract (read) or the extract in batches (read_batched).
+Extract = SourceExtract | BatchedExtract
+
+
+def build_batched_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path], extract_date: date | None = None,
+                          extra_skipped: Iterable[Skipped] = (), batch_rows: int | None = None) -> BatchedExtract:
+    """build_extract's extract read a batch of rows at a time, as an audit reads it: each table's
+    parts are streamed in order when its batches are asked for, so memory is bounded by a batch
+    whatever the size of the source (the skip counts are aggregations, collected now)."""
+    parts = list(parts)
+    _refuse_unsourced_tables(parts, fmt)
+    rows = batch_rows or BATCH_ROWS
+    plans: dict[str, list[pl.LazyFrame]] = {}
+    for p in parts:
+        plans.setdefault(p.table.name, []).append(p.rows)
+    tables = {t.name: (lambda table_plans=plans[t.name]: _stream(pl.concat(table_plans, how="vertical"), fmt, rows))
+              for t in TABLES if t.name in plans}
+    skipped = _skipped(parts, _collect(_skip_plans(parts), fmt))
+    return BatchedExtract(fmt, tables, skipped + list(extra_skipped), extract_date,
+                          sorted({str(p) for p in files}))
+
+
+def _stream(plan: pl.LazyFrame, fmt: str, batch_rows: int) -> Iterator[pl.DataFrame]:
+    try:
+        yield from stream_batches(plan, batch_rows)
+    except pl.exceptions.PolarsError as exc:
+        raise ExtractError(f"the {fmt} extract cannot be read: {str(exc).splitlines()[0]}") from exc
 
 
 def require_folder(source: Path) -> None:

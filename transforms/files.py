@@ -130,17 +130,22 @@ def scan_string_frame(path: Path, display_name: str) -> pl.LazyFrame:
     )
 
 
+def stream_batches(frame: pl.LazyFrame, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """A lazy frame collected batch_rows rows at a time, in order, by polars' streaming engine (which
+    reads ahead only a few batches), so a source of any size fits in a bounded memory. No rows at all
+    yield one empty frame, so a caller always sees the columns."""
+    empty = True
+    for batch in frame.collect_batches(chunk_size=batch_rows, lazy=True):
+        empty = False
+        yield batch
+    if empty:
+        yield frame.clear().collect()
+
+
 def collect_batches(frame: pl.LazyFrame, path: Path, display_name: str, batch_rows: int) -> Iterator[pl.DataFrame]:
-    """A lazy frame of scan_string_frame, collected batch_rows rows at a time by polars' streaming
-    engine (which reads ahead only a few batches), so a file of any size fits in a bounded memory.
-    A file without data rows yields one empty frame, so a caller always sees the columns."""
+    """stream_batches of a lazy frame of scan_string_frame (errors as one ExtractError line)."""
     with _readable(path, display_name):
-        empty = True
-        for batch in frame.collect_batches(chunk_size=batch_rows, lazy=True):
-            empty = False
-            yield batch
-        if empty:
-            yield frame.clear().collect()
+        yield from stream_batches(frame, batch_rows)
 
 
 def collect_whole(frame: pl.LazyFrame, path: Path, display_name: str) -> pl.DataFrame:

@@ -19,17 +19,22 @@ Mapping choices:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES, Table
 from transforms.base import ExtractError, Skipped, SourceExtract
+from transforms.canonical import BatchedExtract
 from transforms.common import (
+    Extract,
     Part,
     SourceFile,
     attributed_site,
+    build_batched_extract,
     build_extract,
     code_system_token,
     date_part,
@@ -273,6 +278,16 @@ def _extract_date(cdm_source: SourceFile | None) -> date | None:
 
 
 def read(source: Path) -> SourceExtract:
+    """The whole extract as canonical frames."""
+    return _read(source, build_extract)
+
+
+def read_batched(source: Path, batch_rows: int | None = None) -> BatchedExtract:
+    """The extract as an audit reads it: each table streamed a batch of rows at a time."""
+    return _read(source, partial(build_batched_extract, batch_rows=batch_rows))
+
+
+def _read(source: Path, build: Callable[..., Extract]) -> Extract:
     require_folder(source)
     person_path = require_file(source, "person", EXPECTED)
     require_file(source, "condition_occurrence", EXPECTED)
@@ -313,5 +328,4 @@ def read(source: Path) -> SourceExtract:
         if repeated:
             extra.append(Skipped(PATIENTS.name, death.name, repeated,
                                  "further OMOP death record of the same person (the earliest date is used)"))
-    return build_extract(FORMAT, parts, files, extract_date=_extract_date(optional("cdm_source")),
-                         extra_skipped=extra)
+    return build(FORMAT, parts, files, extract_date=_extract_date(optional("cdm_source")), extra_skipped=extra)

@@ -6,6 +6,7 @@ import importlib
 from pathlib import Path
 
 from transforms.base import ExtractError, SourceExtract
+from transforms.canonical import BatchedExtract
 
 FORMATS = ("canonical", "synthea", "omop", "mimic", "fhir")
 
@@ -33,6 +34,18 @@ def preflight(source: Path, requested_format: str | None = None) -> str:
 
         check(source)
     return fmt
+
+
+def read_batched_extract(source: Path, requested_format: str | None = None,
+                         batch_rows: int | None = None) -> BatchedExtract:
+    """The extract as an audit reads it, a batch of rows at a time: by the adapter's read_batched
+    when it has one (canonical, Synthea, OMOP), else read whole with each table one batch (MIMIC,
+    FHIR: their memory grows with the source)."""
+    fmt = resolve_format(source, requested_format)
+    adapter = importlib.import_module(f"transforms.{fmt}")
+    if hasattr(adapter, "read_batched"):
+        return adapter.read_batched(source, batch_rows)
+    return BatchedExtract.of(adapter.read(source))
 
 
 def read_extract(source: Path, requested_format: str | None = None) -> SourceExtract:

@@ -14,16 +14,21 @@ Mapping choices:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
 from transforms.base import SourceExtract
+from transforms.canonical import BatchedExtract
 from transforms.common import (
+    Extract,
     Part,
     SourceFile,
     attributed_site,
+    build_batched_extract,
     build_extract,
     code_system_token,
     date_part,
@@ -150,6 +155,16 @@ def _procedures(source: SourceFile) -> Part:
 
 
 def read(source: Path) -> SourceExtract:
+    """The whole extract as canonical frames."""
+    return _read(source, build_extract)
+
+
+def read_batched(source: Path, batch_rows: int | None = None) -> BatchedExtract:
+    """The extract as an audit reads it: each table streamed a batch of rows at a time."""
+    return _read(source, partial(build_batched_extract, batch_rows=batch_rows))
+
+
+def _read(source: Path, build: Callable[..., Extract]) -> Extract:
     require_folder(source)
     patients_path = require_file(source, "patients", EXPECTED)
     conditions_path = require_file(source, "conditions", EXPECTED)
@@ -171,4 +186,4 @@ def read(source: Path) -> SourceExtract:
         found = optional(stem)
         if found is not None:
             parts.append(mapper(found))
-    return build_extract(FORMAT, parts, files)
+    return build(FORMAT, parts, files)
