@@ -27,17 +27,22 @@ Mapping choices:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
-from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES, TABLES_BY_NAME
+from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
 from transforms.base import ExtractError, SourceExtract
+from transforms.canonical import BatchedExtract
 from transforms.common import (
+    Extract,
     Part,
     SourceFile,
-    collect_parts,
+    build_batched_extract,
+    build_extract,
     date_part,
     find_csv,
     part,
@@ -229,19 +234,31 @@ def _radiology_orders(source: SourceFile, shifts: pl.LazyFrame) -> Part:
     }, skip_reason=skip)
 
 
-def latest_date(tables: dict[str, pl.DataFrame]) -> date | None:
-    """The latest date anywhere in the canonical tables (unparseable values ignored)."""
-    latest: list[date] = []
-    for name, frame in tables.items():
-        for column in TABLES_BY_NAME[name].columns:
-            if column.dtype == "date":
-                value = frame[column.name].str.to_date("%Y-%m-%d", strict=False).max()
-                if value is not None:
-                    latest.append(value)
-    return max(latest) if latest else None
+def latest_date(parts: list[Part]) -> date | None:
+    """The latest date anywhere in the canonical tables the parts make (unparseable values ignored):
+    one small aggregation per part, so the tables are never held whole to find it."""
+    plans = [p.rows.select(pl.max_horizontal(*[pl.col(c.name).str.to_date("%Y-%m-%d", strict=False).max()
+                                               for c in p.table.columns if c.dtype == "date"]).alias("latest"))
+             for p in parts]
+    try:
+        found = [frame["latest"][0] for frame in pl.collect_all(plans)]
+    except pl.exceptions.PolarsError as exc:
+        raise ExtractError(f"the {FORMAT} extract cannot be read: {str(exc).splitlines()[0]}") from exc
+    found = [d for d in found if d is not None]
+    return max(found) if found else None
 
 
 def read(source: Path) -> SourceExtract:
+    """The whole extract as canonical frames."""
+    return _read(source, build_extract)
+
+
+def read_batched(source: Path, batch_rows: int | None = None) -> BatchedExtract:
+    """The extract as an audit reads it: each table streamed a batch of rows at a time."""
+    return _read(source, partial(build_batched_extract, batch_rows=batch_rows))
+
+
+def _read(source: Path, build: Callable[..., Extract]) -> Extract:
     require_folder(source)
     hosp = source / "hosp"
     patients_path = require_file(hosp, "patients", EXPECTED)
@@ -276,6 +293,4 @@ def read(source: Path) -> SourceExtract:
     if poe is not None:
         parts.append(_radiology_orders(poe, shifts))
 
-    tables, skipped = collect_parts(parts, FORMAT)
-    return SourceExtract(format=FORMAT, tables=tables, skipped=skipped, extract_date=latest_date(tables),
-                         files=sorted({str(p) for p in files}))
+    return build(FORMAT, parts, files, extract_date=latest_date(parts))
