@@ -31,18 +31,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
 from transforms.base import ExtractError, SourceExtract
+from transforms.canonical import BatchedExtract
 from transforms.common import (
+    Extract,
     Part,
     SourceFile,
     attributed_site,
+    build_batched_extract,
     build_extract,
     date_part,
     number_text,
@@ -388,6 +392,17 @@ def _export_date(folder: Path) -> tuple[date | None, list[Path]]:
 
 
 def read(source: Path) -> SourceExtract:
+    """The whole extract as canonical frames."""
+    return _read(source, build_extract)
+
+
+def read_batched(source: Path, batch_rows: int | None = None) -> BatchedExtract:
+    """The extract as an audit reads it: each table validated and loaded a batch of rows at a time.
+    (The resources' fields are still extracted from the NDJSON files up front, file by file.)"""
+    return _read(source, partial(build_batched_extract, batch_rows=batch_rows))
+
+
+def _read(source: Path, build: Callable[..., Extract]) -> Extract:
     require_folder(source)
     files = resource_files(source)
     if "Patient" not in files:
@@ -404,4 +419,4 @@ def read(source: Path) -> SourceExtract:
     read_resources = ("Patient", "Encounter", "Condition", "Medication", "MedicationRequest", "Observation",
                       "Procedure", "ServiceRequest")
     read_files = [p for r in read_resources for p in files.get(r, [])] + log_files
-    return build_extract(FORMAT, parts, read_files, extract_date=extract_date)
+    return build(FORMAT, parts, read_files, extract_date=extract_date)

@@ -39,8 +39,7 @@ def preflight(source: Path, requested_format: str | None = None) -> str:
 def read_batched_extract(source: Path, requested_format: str | None = None,
                          batch_rows: int | None = None) -> BatchedExtract:
     """The extract as an audit reads it, a batch of rows at a time: by the adapter's read_batched
-    when it has one (canonical, Synthea, OMOP, MIMIC-IV), else read whole with each table one batch
-    (FHIR: its memory grows with the source)."""
+    when it has one (every adapter here has), else read whole with each table one batch."""
     fmt = resolve_format(source, requested_format)
     adapter = importlib.import_module(f"transforms.{fmt}")
     if hasattr(adapter, "read_batched"):
