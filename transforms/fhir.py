@@ -33,20 +33,17 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
-from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
 from transforms.base import ExtractError, SourceExtract
-from transforms.canonical import BatchedExtract
 from transforms.common import (
     Extract,
     Part,
     SourceFile,
     attributed_site,
-    build_batched_extract,
     build_extract,
     date_part,
     number_text,
@@ -393,16 +390,12 @@ def _export_date(folder: Path) -> tuple[date | None, list[Path]]:
 
 def read(source: Path) -> SourceExtract:
     """The whole extract as canonical frames."""
-    return _read(source, build_extract)
+    return read_with(source, build_extract)
 
 
-def read_batched(source: Path, batch_rows: int | None = None) -> BatchedExtract:
-    """The extract as an audit reads it: each table validated and loaded a batch of rows at a time.
-    (The resources' fields are still extracted from the NDJSON files up front, file by file.)"""
-    return _read(source, partial(build_batched_extract, batch_rows=batch_rows))
-
-
-def _read(source: Path, build: Callable[..., Extract]) -> Extract:
+def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
+    """The extract as `build` makes it from the per-file parts (common.build_extract: whole;
+    common.build_batched_extract: a batch of rows at a time)."""
     require_folder(source)
     files = resource_files(source)
     if "Patient" not in files:

@@ -29,19 +29,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
 from transforms.base import ExtractError, SourceExtract
-from transforms.canonical import BatchedExtract
 from transforms.common import (
     Extract,
     Part,
     SourceFile,
-    build_batched_extract,
     build_extract,
     date_part,
     find_csv,
@@ -250,15 +247,12 @@ def latest_date(parts: list[Part]) -> date | None:
 
 def read(source: Path) -> SourceExtract:
     """The whole extract as canonical frames."""
-    return _read(source, build_extract)
+    return read_with(source, build_extract)
 
 
-def read_batched(source: Path, batch_rows: int | None = None) -> BatchedExtract:
-    """The extract as an audit reads it: each table streamed a batch of rows at a time."""
-    return _read(source, partial(build_batched_extract, batch_rows=batch_rows))
-
-
-def _read(source: Path, build: Callable[..., Extract]) -> Extract:
+def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
+    """The extract as `build` makes it from the per-file parts (common.build_extract: whole;
+    common.build_batched_extract: a batch of rows at a time)."""
     require_folder(source)
     hosp = source / "hosp"
     patients_path = require_file(hosp, "patients", EXPECTED)

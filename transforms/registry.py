@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from functools import partial
 from pathlib import Path
 
 from transforms.base import ExtractError, SourceExtract
@@ -38,13 +39,17 @@ def preflight(source: Path, requested_format: str | None = None) -> str:
 
 def read_batched_extract(source: Path, requested_format: str | None = None,
                          batch_rows: int | None = None) -> BatchedExtract:
-    """The extract as an audit reads it, a batch of rows at a time: by the adapter's read_batched
-    when it has one (every adapter here has), else read whole with each table one batch."""
+    """The extract as an audit reads it, each table a batch of rows at a time: a canonical extract
+    file by file, the other formats from their adapter's per-file parts."""
     fmt = resolve_format(source, requested_format)
+    if fmt == "canonical":
+        from transforms.canonical import read_batched
+
+        return read_batched(source, batch_rows)
+    from transforms.common import build_batched_extract
+
     adapter = importlib.import_module(f"transforms.{fmt}")
-    if hasattr(adapter, "read_batched"):
-        return adapter.read_batched(source, batch_rows)
-    return BatchedExtract.of(adapter.read(source))
+    return adapter.read_with(source, partial(build_batched_extract, batch_rows=batch_rows))
 
 
 def read_extract(source: Path, requested_format: str | None = None) -> SourceExtract:

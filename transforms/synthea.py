@@ -15,20 +15,17 @@ Mapping choices:
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
 from transforms.base import SourceExtract
-from transforms.canonical import BatchedExtract
 from transforms.common import (
     Extract,
     Part,
     SourceFile,
     attributed_site,
-    build_batched_extract,
     build_extract,
     code_system_token,
     date_part,
@@ -156,15 +153,12 @@ def _procedures(source: SourceFile) -> Part:
 
 def read(source: Path) -> SourceExtract:
     """The whole extract as canonical frames."""
-    return _read(source, build_extract)
+    return read_with(source, build_extract)
 
 
-def read_batched(source: Path, batch_rows: int | None = None) -> BatchedExtract:
-    """The extract as an audit reads it: each table streamed a batch of rows at a time."""
-    return _read(source, partial(build_batched_extract, batch_rows=batch_rows))
-
-
-def _read(source: Path, build: Callable[..., Extract]) -> Extract:
+def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
+    """The extract as `build` makes it from the per-file parts (common.build_extract: whole;
+    common.build_batched_extract: a batch of rows at a time)."""
     require_folder(source)
     patients_path = require_file(source, "patients", EXPECTED)
     conditions_path = require_file(source, "conditions", EXPECTED)
