@@ -23,8 +23,8 @@ from tests.adapter_assertions import (
     sql_rows,
     table_sizes,
 )
-from transforms import fhir
 from transforms.base import ExtractError
+from transforms.registry import read_extract
 
 SAMPLE = EXTERNAL / "fhir_r4_bulk_synthea_10pt"
 FIXTURE = Path(__file__).parent / "fixtures" / "fhir"
@@ -45,7 +45,7 @@ def status_not_in(path: str, *values: str) -> str:
 
 @pytest.fixture(scope="module")
 def sample():
-    return fhir.read(SAMPLE)
+    return read_extract(SAMPLE, "fhir")
 
 
 def test_sample_row_counts_match_the_source_files(sample):
@@ -125,7 +125,7 @@ def test_sample_medication_codes_are_rxnorm(sample):
 
 @pytest.fixture(scope="module")
 def fixture():
-    return fhir.read(FIXTURE)
+    return read_extract(FIXTURE, "fhir")
 
 
 def test_fixture_reads_every_file_and_accounts_for_every_line(fixture):
@@ -193,4 +193,4 @@ def test_fixture_labs_and_referrals(fixture):
 def test_folder_without_patient_file_is_refused(tmp_path):
     (tmp_path / "Condition.000.ndjson").write_text("{}\n")
     with pytest.raises(ExtractError, match="Patient"):
-        fhir.read(tmp_path)
+        read_extract(tmp_path, "fhir")

@@ -22,7 +22,7 @@ from tests.adapter_assertions import (
     sql_rows,
     table_sizes,
 )
-from transforms import omop
+from transforms.registry import read_extract
 
 SAMPLE = EXTERNAL / "omop_synthea27nj_5_4"
 FIXTURE = Path(__file__).parent / "fixtures" / "omop"
@@ -37,7 +37,7 @@ LAB_MEASUREMENTS = f"""
 
 @pytest.fixture(scope="module")
 def sample():
-    return omop.read(SAMPLE)
+    return read_extract(SAMPLE, "omop")
 
 
 def count(table: str) -> int:
@@ -99,7 +99,7 @@ def test_sample_named_rows(sample):
 
 @pytest.fixture(scope="module")
 def fixture():
-    return omop.read(FIXTURE)
+    return read_extract(FIXTURE, "omop")
 
 
 def test_fixture_upper_case_names_gzip_and_missing_optional_tables(fixture):

@@ -38,13 +38,12 @@ from pathlib import Path
 import polars as pl
 
 from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
-from transforms.base import ExtractError, SourceExtract
+from transforms.base import ExtractError
 from transforms.common import (
     Extract,
     Part,
     SourceFile,
     attributed_site,
-    build_extract,
     date_part,
     number_text,
     part,
@@ -388,14 +387,9 @@ def _export_date(folder: Path) -> tuple[date | None, list[Path]]:
     return (max(dates) if dates else None), read
 
 
-def read(source: Path) -> SourceExtract:
-    """The whole extract as canonical frames."""
-    return read_with(source, build_extract)
-
-
 def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
-    """The extract as `build` makes it from the per-file parts (common.build_extract: whole;
-    common.build_batched_extract: a batch of rows at a time)."""
+    """The extract as `build` makes it from the per-file parts: common.build_extract (whole, as
+    registry.read_extract reads it) or common.build_batched_extract (a batch of rows at a time)."""
     require_folder(source)
     files = resource_files(source)
     if "Patient" not in files:

@@ -34,12 +34,11 @@ from pathlib import Path
 import polars as pl
 
 from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
-from transforms.base import ExtractError, SourceExtract
+from transforms.base import ExtractError
 from transforms.common import (
     Extract,
     Part,
     SourceFile,
-    build_extract,
     date_part,
     find_csv,
     part,
@@ -245,14 +244,9 @@ def latest_date(parts: list[Part]) -> date | None:
     return max(found) if found else None
 
 
-def read(source: Path) -> SourceExtract:
-    """The whole extract as canonical frames."""
-    return read_with(source, build_extract)
-
-
 def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
-    """The extract as `build` makes it from the per-file parts (common.build_extract: whole;
-    common.build_batched_extract: a batch of rows at a time)."""
+    """The extract as `build` makes it from the per-file parts: common.build_extract (whole, as
+    registry.read_extract reads it) or common.build_batched_extract (a batch of rows at a time)."""
     require_folder(source)
     hosp = source / "hosp"
     patients_path = require_file(hosp, "patients", EXPECTED)

@@ -26,13 +26,12 @@ from pathlib import Path
 import polars as pl
 
 from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES, Table
-from transforms.base import ExtractError, Skipped, SourceExtract
+from transforms.base import ExtractError, Skipped
 from transforms.common import (
     Extract,
     Part,
     SourceFile,
     attributed_site,
-    build_extract,
     code_system_token,
     date_part,
     find_csv,
@@ -274,14 +273,9 @@ def _extract_date(cdm_source: SourceFile | None) -> date | None:
     return dates.max() if len(dates) else None
 
 
-def read(source: Path) -> SourceExtract:
-    """The whole extract as canonical frames."""
-    return read_with(source, build_extract)
-
-
 def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
-    """The extract as `build` makes it from the per-file parts (common.build_extract: whole;
-    common.build_batched_extract: a batch of rows at a time)."""
+    """The extract as `build` makes it from the per-file parts: common.build_extract (whole, as
+    registry.read_extract reads it) or common.build_batched_extract (a batch of rows at a time)."""
     require_folder(source)
     person_path = require_file(source, "person", EXPECTED)
     require_file(source, "condition_occurrence", EXPECTED)

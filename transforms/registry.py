@@ -55,5 +55,11 @@ def read_batched_extract(source: Path, requested_format: str | None = None,
 def read_extract(source: Path, requested_format: str | None = None) -> SourceExtract:
     """Reads a source folder into canonical string frames with the adapter of its format."""
     fmt = resolve_format(source, requested_format)
+    if fmt == "canonical":
+        from transforms.canonical import read
+
+        return read(source)
+    from transforms.common import build_extract
+
     adapter = importlib.import_module(f"transforms.{fmt}")
-    return adapter.read(source)
+    return adapter.read_with(source, build_extract)

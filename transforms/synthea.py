@@ -20,13 +20,11 @@ from pathlib import Path
 import polars as pl
 
 from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
-from transforms.base import SourceExtract
 from transforms.common import (
     Extract,
     Part,
     SourceFile,
     attributed_site,
-    build_extract,
     code_system_token,
     date_part,
     find_csv,
@@ -151,14 +149,9 @@ def _procedures(source: SourceFile) -> Part:
     })
 
 
-def read(source: Path) -> SourceExtract:
-    """The whole extract as canonical frames."""
-    return read_with(source, build_extract)
-
-
 def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
-    """The extract as `build` makes it from the per-file parts (common.build_extract: whole;
-    common.build_batched_extract: a batch of rows at a time)."""
+    """The extract as `build` makes it from the per-file parts: common.build_extract (whole, as
+    registry.read_extract reads it) or common.build_batched_extract (a batch of rows at a time)."""
     require_folder(source)
     patients_path = require_file(source, "patients", EXPECTED)
     conditions_path = require_file(source, "conditions", EXPECTED)
