@@ -54,7 +54,7 @@ from transforms.common import (
     system_uris,
     text_null,
 )
-from transforms.ndjson import BLANK, read_fields
+from transforms.ndjson import BLANK, read_fields, scan_fields
 
 FORMAT = "fhir"
 EXPECTED = "FHIR bulk NDJSON: Patient.*.ndjson or Patient.*.ndjson.gz"
@@ -154,9 +154,9 @@ def _scan(path: Path, root: Path, resource: str, **paths: str) -> tuple[SourceFi
     """The file's fields, all null on a line that is not a resource of the file's type (so the row
     is rejected by validation), and the skip reason for blank lines."""
     name = relative_name(path, root)
-    fields = read_fields(path, name, {RESOURCE_TYPE: "$.resourceType", **paths})
+    fields = scan_fields(path, name, {RESOURCE_TYPE: "$.resourceType", **paths})
     valid = pl.col(RESOURCE_TYPE) == resource
-    frame = fields.lazy().with_columns(*[pl.when(valid).then(pl.col(n)).alias(n) for n in paths],
+    frame = fields.with_columns(*[pl.when(valid).then(pl.col(n)).alias(n) for n in paths],
                                        valid.fill_null(False).alias(RESOURCE_TYPE))
     blank = pl.when(pl.col(BLANK)).then(pl.lit("blank line in an NDJSON file"))
     return SourceFile(path, name, frame, frozenset(paths)), frame, blank

@@ -1,7 +1,7 @@
-"""Reading an NDJSON file at scale into the fields an adapter asks for: lines are read in batches
-by polars (numbered; invalid UTF-8 replaced, so one bad line cannot stop the read) and each batch's
-fields are taken by DuckDB's JSON functions in one parse per line. A line that is not valid JSON
-gives nulls; a blank line is flagged."""
+"""Reading an NDJSON file at scale into the fields an adapter asks for, lazily: lines are read in
+batches by polars (numbered; invalid UTF-8 replaced, so one bad line cannot stop the read) and each
+batch's fields are taken by DuckDB's JSON functions in one parse per line, as the batches stream
+through. A line that is not valid JSON gives nulls; a blank line is flagged."""
 
 from __future__ import annotations
 
@@ -29,28 +29,34 @@ def _lines(path: Path) -> pl.LazyFrame:
     )
 
 
-def read_fields(path: Path, source_name: str, paths: Mapping[str, str]) -> pl.DataFrame:
-    """One row per line: `_source_row` (line number), `_source_file`, `_blank_line`, and one text
-    column per entry of `paths` (name -> JSONPath; objects and arrays come back as JSON text)."""
+def scan_fields(path: Path, source_name: str, paths: Mapping[str, str]) -> pl.LazyFrame:
+    """One row per line, lazily (streamed batch by batch when collected, so a file of any size fits in
+    memory): `_source_row` (line number), `_source_file`, `_blank_line`, and one text column per entry
+    of `paths` (name -> JSONPath; objects and arrays come back as JSON text)."""
     names = list(paths)
     query = sql_text("ndjson_fields.sql").format(source_row=SOURCE_ROW, blank=BLANK)
     json_paths = {"paths": list(paths.values())}
-    batches: list[pl.DataFrame] = []
-    connection = duckdb.connect()
-    try:
-        for batch in _lines(path).collect_batches(chunk_size=BATCH_LINES):
-            connection.register("lines", batch.to_arrow())
-            batches.append(connection.sql(query, params=json_paths).pl())
-            connection.unregister("lines")
-    except (OSError, pl.exceptions.PolarsError, duckdb.Error) as exc:
-        raise ExtractError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from exc
-    finally:
-        connection.close()
-    if not batches:
-        return pl.DataFrame(schema={SOURCE_ROW: pl.Int64, SOURCE_FILE: pl.String, BLANK: pl.Boolean,
-                                    **{n: pl.String for n in names}})
-    fields = pl.concat(batches)
-    return fields.select(
+
+    def extract(lines: pl.DataFrame) -> pl.DataFrame:  # `lines` is read by name by the query
+        # Its own connection per batch: polars may call this from several threads at once.
+        connection = duckdb.connect()
+        try:
+            return connection.sql(query, params=json_paths).pl()
+        finally:
+            connection.close()
+
+    extracted = _lines(path).map_batches(
+        extract, streamable=True,
+        schema={SOURCE_ROW: pl.UInt32, BLANK: pl.Boolean, "_fields": pl.List(pl.String)})
+    return extracted.select(
         pl.col(SOURCE_ROW).cast(pl.Int64), pl.lit(source_name).alias(SOURCE_FILE), pl.col(BLANK),
         *[pl.col("_fields").list.get(i, null_on_oob=True).alias(name) for i, name in enumerate(names)],
     )
+
+
+def read_fields(path: Path, source_name: str, paths: Mapping[str, str]) -> pl.DataFrame:
+    """scan_fields collected (errors as one ExtractError line naming the file)."""
+    try:
+        return scan_fields(path, source_name, paths).collect()
+    except (OSError, pl.exceptions.PolarsError, duckdb.Error) as exc:
+        raise ExtractError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from exc
