@@ -104,11 +104,13 @@ def test_an_adapter_read_in_batches_validates_exactly_as_read_whole(fmt, folder)
 
     whole = read_extract(EXTERNAL / folder, fmt)
     batched = read_batched_extract(EXTERNAL / folder, fmt, batch_rows=500)
-    assert [s.__dict__ for s in batched.skipped] == [s.__dict__ for s in whole.skipped]
     assert batched.extract_date == whole.extract_date and batched.files == whole.files
     assert max(sum(1 for _ in batched.tables[t]()) for t in batched.tables) > 1  # some table really is batched
     extract_date = whole.extract_date or date(2026, 1, 1)
-    for one, many in zip(validate_extract(whole, extract_date), validate_extract(batched, extract_date), strict=True):
+    validated = validate_extract(batched, extract_date)  # read a second time: skips must not count twice
+    # The rows an adapter leaves out on purpose are counted in the same single pass as the rows.
+    assert [s.__dict__ for s in batched.skipped] == [s.__dict__ for s in whole.skipped]
+    for one, many in zip(validate_extract(whole, extract_date), validated, strict=True):
         assert one.table_name == many.table_name
         assert (one.rows_read, one.rows_loaded, one.rows_rejected, one.rows_repaired) == (
             many.rows_read, many.rows_loaded, many.rows_rejected, many.rows_repaired), one.table_name

@@ -7,6 +7,7 @@ from a drug description, site attribution)."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -196,15 +197,17 @@ def _as_text(value: pl.Expr) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
-def canonical_frame(frame: pl.LazyFrame, table: Table, values: Mapping[str, pl.Expr]) -> pl.LazyFrame:
-    """Exactly the table's canonical columns (String, blank = null) plus the source tags; columns
-    not in `values` are all-missing. Nothing else of the source can get through."""
+def canonical_frame(frame: pl.LazyFrame, table: Table, values: Mapping[str, pl.Expr],
+                    keep: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """Exactly the table's canonical columns (String, blank = null) plus the source tags (and the
+    `keep` columns, e.g. the skip reason); columns not in `values` are all-missing. Nothing else of
+    the source can get through."""
     unknown = set(values) - set(table.column_names)
     if unknown:
         raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
     return frame.select(
         *[_as_text(values.get(c, text_null())).alias(c) for c in table.column_names],
-        pl.col(SOURCE_FILE), pl.col(SOURCE_ROW),
+        pl.col(SOURCE_FILE), pl.col(SOURCE_ROW), *[pl.col(c) for c in keep],
     )
 
 
@@ -217,6 +220,9 @@ class Part:
     source: str
     rows: pl.LazyFrame
     skipped: pl.LazyFrame | None
+    # Every row in canonical form with its skip reason (null = kept): what a batched read streams,
+    # so the rows and the skip counts come out of one pass over the source.
+    tagged: pl.LazyFrame | None = None
 
 
 def part(table: Table, source: SourceFile, frame: pl.LazyFrame, values: Mapping[str, pl.Expr],
@@ -228,7 +234,7 @@ def part(table: Table, source: SourceFile, frame: pl.LazyFrame, values: Mapping[
     rows = canonical_frame(tagged.filter(pl.col(SKIP_REASON).is_null()), table, values)
     skipped = (tagged.filter(pl.col(SKIP_REASON).is_not_null())
                .group_by(SKIP_REASON).agg(pl.len().alias("rows")))
-    return Part(table, source.name, rows, skipped)
+    return Part(table, source.name, rows, skipped, canonical_frame(tagged, table, values, keep=(SKIP_REASON,)))
 
 
 def _refuse_unsourced_tables(parts: list[Part], fmt: str) -> None:
@@ -289,18 +295,38 @@ def build_batched_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path]
                           extra_skipped: Iterable[Skipped] = (), batch_rows: int | None = None) -> BatchedExtract:
     """build_extract's extract read a batch of rows at a time, as an audit reads it: each table's
     parts are streamed in order when its batches are asked for, so memory is bounded by a batch
-    whatever the size of the source (the skip counts are aggregations, collected now)."""
+    whatever the size of the source. Rows and skip counts come from one pass: `skipped` is complete
+    once every table has been read (as build_extract gives it, with extra_skipped last)."""
     parts = list(parts)
     _refuse_unsourced_tables(parts, fmt)
     rows = batch_rows or BATCH_ROWS
-    plans: dict[str, list[pl.LazyFrame]] = {}
-    for p in parts:
-        plans.setdefault(p.table.name, []).append(p.rows)
-    tables = {t.name: (lambda table_plans=plans[t.name]: _stream(pl.concat(table_plans, how="vertical"), fmt, rows))
-              for t in TABLES if t.name in plans}
-    skipped = _skipped(parts, _collect(_skip_plans(parts), fmt))
-    return BatchedExtract(fmt, tables, skipped + list(extra_skipped), extract_date,
-                          sorted({str(p) for p in files}))
+    extra = list(extra_skipped)
+    skipped: list[Skipped] = list(extra)
+    by_part: dict[int, list[Skipped]] = {}
+
+    def part_batches(index: int, p: Part) -> Iterator[pl.DataFrame]:
+        if p.tagged is None:
+            yield from _stream(p.rows, fmt, rows)
+            return
+        counts: Counter[str] = Counter()
+        for batch in _stream(p.tagged, fmt, rows):
+            left_out = batch.filter(pl.col(SKIP_REASON).is_not_null())
+            if left_out.height:
+                counts.update(dict(left_out.group_by(SKIP_REASON).len().iter_rows()))
+                batch = batch.filter(pl.col(SKIP_REASON).is_null())
+            yield batch.drop(SKIP_REASON)
+        # Set, not appended: reading a table twice must not count its skips twice.
+        by_part[index] = [Skipped(p.table.name, p.source, n, reason) for reason, n in sorted(counts.items())]
+        skipped[:] = [s for i in sorted(by_part) for s in by_part[i]] + extra
+
+    def table_batches(table_name: str) -> Iterator[pl.DataFrame]:
+        for index, p in enumerate(parts):
+            if p.table.name == table_name:
+                yield from part_batches(index, p)
+
+    sourced = {p.table.name for p in parts}
+    tables = {t.name: (lambda name=t.name: table_batches(name)) for t in TABLES if t.name in sourced}
+    return BatchedExtract(fmt, tables, skipped, extract_date, sorted({str(p) for p in files}))
 
 
 def _stream(plan: pl.LazyFrame, fmt: str, batch_rows: int) -> Iterator[pl.DataFrame]:
