@@ -143,7 +143,9 @@ def empty_required_tables(validations: list[TableValidation]) -> list[TableValid
 def refuse_empty_required_tables(validations: list[TableValidation]) -> None:
     """An audit without patients, diagnoses or medications would still "succeed", with reassuring
     rates (no quinine, no analgesics): refused like an unreadable extract instead."""
-    for v in empty_required_tables(validations):
+    empty = empty_required_tables(validations)
+    if empty:
+        v = empty[0]
         raise ExtractError(f"{v.table_name}: no usable rows ({v.rows_read:,} read, {v.rows_rejected:,} rejected); "
                            "a required table cannot be empty (`cramp-audit validate` shows why rows were rejected)")
 

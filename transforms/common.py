@@ -213,28 +213,37 @@ def canonical_frame(frame: pl.LazyFrame, table: Table, values: Mapping[str, pl.E
 
 @dataclass(frozen=True)
 class Part:
-    """One source file's contribution to one canonical table: the rows kept and, per reason,
-    how many rows were left out on purpose."""
+    """One source file's contribution to one canonical table: every row in canonical form and, when
+    the source leaves rows out on purpose, a SKIP_REASON column (null = kept). A batched read streams
+    `tagged` itself, so rows and skip counts come out of one pass over the source."""
 
     table: Table
     source: str
-    rows: pl.LazyFrame
-    skipped: pl.LazyFrame | None
-    # Every row in canonical form with its skip reason (null = kept): what a batched read streams,
-    # so the rows and the skip counts come out of one pass over the source.
-    tagged: pl.LazyFrame | None = None
+    tagged: pl.LazyFrame
+    has_skips: bool
+
+    @property
+    def rows(self) -> pl.LazyFrame:
+        """The rows kept."""
+        if not self.has_skips:
+            return self.tagged
+        return self.tagged.filter(pl.col(SKIP_REASON).is_null()).drop(SKIP_REASON)
+
+    @property
+    def skipped(self) -> pl.LazyFrame | None:
+        """Per reason, how many rows were left out (None when the source leaves none out)."""
+        if not self.has_skips:
+            return None
+        return self.tagged.filter(pl.col(SKIP_REASON).is_not_null()).group_by(SKIP_REASON).agg(pl.len().alias("rows"))
 
 
 def part(table: Table, source: SourceFile, frame: pl.LazyFrame, values: Mapping[str, pl.Expr],
          skip_reason: pl.Expr | None = None) -> Part:
     """`skip_reason` is an expression that is null for a row to keep and says why otherwise."""
     if skip_reason is None:
-        return Part(table, source.name, canonical_frame(frame, table, values), None)
+        return Part(table, source.name, canonical_frame(frame, table, values), has_skips=False)
     tagged = frame.with_columns(skip_reason.alias(SKIP_REASON))
-    rows = canonical_frame(tagged.filter(pl.col(SKIP_REASON).is_null()), table, values)
-    skipped = (tagged.filter(pl.col(SKIP_REASON).is_not_null())
-               .group_by(SKIP_REASON).agg(pl.len().alias("rows")))
-    return Part(table, source.name, rows, skipped, canonical_frame(tagged, table, values, keep=(SKIP_REASON,)))
+    return Part(table, source.name, canonical_frame(tagged, table, values, keep=(SKIP_REASON,)), has_skips=True)
 
 
 def _refuse_unsourced_tables(parts: list[Part], fmt: str) -> None:
@@ -305,8 +314,8 @@ def build_batched_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path]
     by_part: dict[int, list[Skipped]] = {}
 
     def part_batches(index: int, p: Part) -> Iterator[pl.DataFrame]:
-        if p.tagged is None:
-            yield from _stream(p.rows, fmt, rows)
+        if not p.has_skips:
+            yield from _stream(p.tagged, fmt, rows)
             return
         counts: Counter[str] = Counter()
         for batch in _stream(p.tagged, fmt, rows):
