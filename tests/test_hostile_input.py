@@ -1,6 +1,7 @@
 """Hostile and broken extracts: a refusal is one short line naming file, line and column that never
 copies the file's text; an encoding problem is refused the same way in a header and in a data row,
-for every reader."""
+for every CSV reader; something that is not a file is called what it is; an id with a control
+character is quarantined, not taken as a new patient."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import polars as pl
 import pytest
 
 from cramp_audit.cli import main
-from tests.extract_builder import write_extract
+from cramp_audit.db import connect
+from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT_PATIENT, write_extract, write_table
 from transforms.base import MAX_MESSAGE_CHARS, ExtractError
 from transforms.files import find_csv_problem, safe_reason
 from transforms.registry import read_batched_extract, read_extract
@@ -171,3 +173,54 @@ def test_fhir_ndjson_is_read_as_utf8_strictly_too(tmp_path):
     with pytest.raises(ExtractError) as refused:
         _read_all(source, "fhir")
     assert str(refused.value) == f"{path}: line 1 is not valid UTF-8; re-export the file as UTF-8"
+
+
+# --- not a file; control characters in ids -----------------------------------------------------------
+
+
+def test_a_required_table_that_is_a_folder_is_called_a_folder(tmp_path, capsys):
+    source = write_extract(tmp_path / "extract")
+    (source / "medications.csv").unlink()
+    (source / "medications.csv").mkdir()
+    (source / "medications.csv" / "part-00000.csv").write_text("order_id\n")
+    status, errors = _run(capsys, tmp_path, source, "canonical")
+    assert errors == [f"cramp-audit: error: {source / 'medications.csv'}: is a folder, not a file "
+                      "(each table is one file)"] and status == 2
+    assert main(["validate", str(source)]) == 2  # detection says the same
+    assert "is a folder, not a file" in capsys.readouterr().err
+
+
+def test_a_link_to_nothing_is_called_a_broken_link(tmp_path):
+    source = write_extract(tmp_path / "extract")
+    (source / "labs.csv").symlink_to(tmp_path / "gone.csv")
+    with pytest.raises(ExtractError, match="labs.csv: is a link to a file that does not exist"):
+        read_extract(source, "canonical")
+
+
+def test_an_id_with_a_control_character_is_quarantined_not_a_new_patient(tmp_path, capsys):
+    patients = [DEFAULT_PATIENT, {**DEFAULT_PATIENT, "patient_id": "P1\x00"},
+                {**DEFAULT_PATIENT, "patient_id": "P\u200b2"},
+                {**DEFAULT_PATIENT, "patient_id": "P3", "site_id": "S\t1"}]
+    diagnoses = [{**DEFAULT_DIAGNOSIS, "patient_id": p["patient_id"]} for p in patients]
+    source = write_extract(tmp_path / "extract", patients=patients, diagnoses=diagnoses,
+                           medications=[DEFAULT_MEDICATION])
+    write_table(source, "medications", [DEFAULT_MEDICATION, {**DEFAULT_MEDICATION, "order_id": "O\x002"}])
+    db = tmp_path / "cramp.duckdb"
+    assert main(["run", str(source), "--format", "canonical", "--no-prefect", "--db", str(db),
+                 "--reports", str(tmp_path / "reports")]) == 0
+    con = connect(db, read_only=True)
+    try:
+        cohort = con.sql("SELECT patient_id, site_id FROM audit.cohort ORDER BY patient_id").fetchall()
+        quarantined = con.sql("SELECT table_name, source_row, action, field, reason FROM audit.quarantine "
+                              "WHERE field IN ('patient_id', 'order_id', 'site_id') AND reason LIKE '%control%' "
+                              "ORDER BY table_name, source_row, field").fetchall()
+    finally:
+        con.close()
+    reason = "contains a control or invisible character (e.g. NUL, tab, zero-width space)"
+    assert cohort == [("P1", "S1"), ("P3", None)]  # P3's site repaired (nulled), the two look-alike ids refused
+    assert quarantined == [("diagnoses", 2, "rejected", "patient_id", reason),
+                           ("diagnoses", 3, "rejected", "patient_id", reason),
+                           ("medications", 2, "rejected", "order_id", reason),
+                           ("patients", 2, "rejected", "patient_id", reason),
+                           ("patients", 3, "rejected", "patient_id", reason),
+                           ("patients", 4, "repaired", "site_id", reason)]

@@ -20,10 +20,25 @@ TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
 
 def find_table_file(folder: Path, stem: str, suffixes: tuple[str, ...] = TABLE_SUFFIXES) -> Path | None:
-    """The file for a table, matching its name case-insensitively (`PATIENTS.CSV` = `patients.csv`)."""
+    """The file for a table, matching its name case-insensitively (`PATIENTS.CSV` = `patients.csv`).
+    Something with the table's name that is not a file (a folder, e.g. a Spark-style export, or a
+    link to nothing) is refused for what it is rather than taken for a missing file."""
     wanted = {stem.lower() + s for s in suffixes}
-    matches = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower() in wanted)
-    return matches[0] if matches else None
+    matches = sorted(p for p in folder.iterdir() if p.name.lower() in wanted)
+    files = [p for p in matches if p.is_file()]
+    if files:
+        return files[0]
+    if matches:
+        raise ExtractError(f"{matches[0]}: {_not_a_file(matches[0])} (each table is one file)")
+    return None
+
+
+def _not_a_file(path: Path) -> str:
+    if path.is_dir():
+        return "is a folder, not a file"
+    if path.is_symlink() and not path.exists():
+        return "is a link to a file that does not exist"
+    return "is not a regular file"
 
 
 # --- refusing an unreadable file without copying its text ---------------------------------------
