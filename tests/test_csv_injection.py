@@ -45,7 +45,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     status = main(["run", str(source), "--format", "canonical", "--no-prefect",
                    "--db", str(root / "cramp.duckdb"), "--reports", str(root / "reports")])
     assert status == 0
-    [run_dir] = (root / "reports").iterdir()
+    [run_dir] = {path.parent for path in (root / "reports").glob("*/worklist.csv")}
     return run_dir
 
 
