@@ -1,10 +1,12 @@
-"""Rule-pack parameters: the defaults of sql/parameters.toml, overlaid by a site's TOML file, and
-handed to DuckDB as variables so the SQL reads getvariable('followup_days')."""
+"""Rule-pack parameters: the defaults of sql/parameters.toml, overlaid by a site's TOML file, each
+checked against the range parameters.toml gives it, and handed to DuckDB as variables so the SQL
+reads getvariable('followup_days')."""
 
 from __future__ import annotations
 
 import math
 import tomllib
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,11 +25,44 @@ class ConfigError(ValueError):
     """A configuration file the audit cannot use; the message names the file and the key."""
 
 
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One entry of sql/parameters.toml: where it lives, its default and the values it may take."""
+
+    section: str
+    key: str
+    default: Number
+    min: Number
+    max: Number
+    whole: bool
+
+    @property
+    def allowed(self) -> str:
+        return f"{'a whole number' if self.whole else 'a number'} from {self.min} to {self.max}"
+
+    def checked(self, value: object, path: Path) -> Number:
+        """value if it is allowed (a whole number as int), else ConfigError naming file, key, value
+        and range."""
+        if (not _is_number(value) or (self.whole and value != int(value))
+                or not self.min <= value <= self.max):
+            raise ConfigError(f"{path}: [{self.section}] {self.key} = {_shown(value)} is not allowed: "
+                              f"must be {self.allowed}")
+        return int(value) if self.whole else value
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it, short (the message is one line)."""
+    text = str(value) if _is_number(value) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8 (TOML files are UTF-8)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
@@ -37,42 +72,50 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def load_parameters(config_path: Path | None = None) -> dict[str, Number]:
-    """Flat name -> value of every rule-pack parameter (names are unique across sections).
-    A user file uses the same [section] / key layout; an unknown section or key is an error."""
-    defaults = _read_toml(DEFAULTS_PATH)
-    params: dict[str, Number] = {}
-    section_of: dict[str, str] = {}
-    for section, values in defaults.items():
-        for key, value in values.items():
-            if key in params:
-                raise ConfigError(f"{DEFAULTS_PATH}: parameter {key!r} appears in [{section_of[key]}] "
+SPEC_FIELDS = {"default", "min", "max", "whole"}
+
+
+def parameter_specs(path: Path = DEFAULTS_PATH) -> dict[str, ParameterSpec]:
+    """Every parameter of sql/parameters.toml by name (names are unique across sections), each
+    default checked against its own range."""
+    specs: dict[str, ParameterSpec] = {}
+    for section, entries in _read_toml(path).items():
+        for key, entry in entries.items():
+            if key in specs:
+                raise ConfigError(f"{path}: parameter {key!r} appears in [{specs[key].section}] "
                                   f"and [{section}]; names must be unique")
-            params[key] = value
-            section_of[key] = section
+            if not isinstance(entry, dict) or set(entry) != SPEC_FIELDS or not isinstance(entry["whole"], bool) \
+                    or not all(_is_number(entry[bound]) for bound in ("min", "max")):
+                raise ConfigError(f"{path}: [{section}] {key} must be {{ default = ..., min = ..., max = ..., "
+                                  "whole = true|false }")
+            spec = ParameterSpec(section, key, entry["default"], entry["min"], entry["max"], entry["whole"])
+            specs[key] = replace(spec, default=spec.checked(spec.default, path))
+    return specs
+
+
+def load_parameters(config_path: Path | None = None) -> dict[str, Number]:
+    """Flat name -> value of every rule-pack parameter: the defaults, overlaid by a site file that
+    uses the same [section] / key layout with plain values. An unknown section or key, or a value
+    outside its range, is an error (ConfigError, one line)."""
+    specs = parameter_specs()
+    params: dict[str, Number] = {name: spec.default for name, spec in specs.items()}
     if config_path is None:
         return params
 
+    sections = {spec.section for spec in specs.values()}
     overrides = _read_toml(Path(config_path))
     for section, values in overrides.items():
-        if section not in defaults:
+        if section not in sections:
             raise ConfigError(f"{config_path}: unknown section [{section}]; known sections: "
-                              + ", ".join(defaults))
+                              + ", ".join(dict.fromkeys(spec.section for spec in specs.values())))
         if not isinstance(values, dict):
             raise ConfigError(f"{config_path}: {section!r} must be a [section] of parameters")
         for key, value in values.items():
-            if key not in defaults[section]:
-                where = f" (it belongs in [{section_of[key]}])" if key in section_of else ""
+            spec = specs.get(key)
+            if spec is None or spec.section != section:
+                where = f" (it belongs in [{spec.section}])" if spec is not None else ""
                 raise ConfigError(f"{config_path}: unknown parameter {key!r} in [{section}]{where}")
-            if not _is_number(value):
-                raise ConfigError(f"{config_path}: parameter {key!r} in [{section}] must be a number, "
-                                  f"got {value!r}")
-            if isinstance(defaults[section][key], int):  # days, ages, mg: whole numbers stay whole
-                if value != int(value):
-                    raise ConfigError(f"{config_path}: parameter {key!r} in [{section}] must be a whole "
-                                      f"number, got {value!r}")
-                value = int(value)
-            params[key] = value
+            params[key] = spec.checked(value, Path(config_path))
     return params
 
 

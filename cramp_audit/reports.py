@@ -41,6 +41,15 @@ separated, header row, "\\n" line ends, RFC 4180 quoting, ISO 8601 dates, an emp
 value, rates are fractions 0..1 at full precision (the page shows them as percentages with one
 decimal). Spreadsheet caveat: Excel drops leading zeros of numeric-looking patient ids unless the
 column is imported as text.
+
+Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts with "=", "+", "-",
+"@", a tab or a carriage return as a formula, and ids, descriptions and explanations come from the
+extract. Every *text* cell that starts with one of them is written with an apostrophe in front
+(`=HYPERLINK(...)` -> `'=HYPERLINK(...)`), whatever follows, as OWASP says: a text "-5" becomes
+"'-5" too, since telling a harmless number from `-2+3+cmd|...` is what the rule avoids. Numeric
+columns (rates, table counts) are numbers, not text, and stay as they are (-3 stays -3); the count
+columns of rule_by_site.csv are text (they can hold "<11") but never start with one of the characters.
+audit.* keeps every value as the extract had it; only the CSV cells carry the apostrophe.
 """
 
 from __future__ import annotations
@@ -162,9 +171,25 @@ def replace_atomically(path: Path, write: Callable[[Path], object]) -> Path:
     return path
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP): its first character.
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def defuse_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell a spreadsheet would run as a formula, with an apostrophe in front (the
+    module's docstring says why and which)."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_START)).then("'" + pl.col(name)).otherwise(pl.col(name))
+        .alias(name)
+        for name in text)
+
+
 def write_csv(frame: pl.DataFrame, path: Path) -> Path:
+    """The one CSV writer of the reports: formulas defused, then the conventions above."""
+    safe = defuse_formulas(frame)
     return replace_atomically(
-        path, lambda tmp: frame.write_csv(tmp, include_bom=True, date_format="%Y-%m-%d", null_value="")
+        path, lambda tmp: safe.write_csv(tmp, include_bom=True, date_format="%Y-%m-%d", null_value="")
     )
 
 

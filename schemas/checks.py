@@ -23,6 +23,14 @@ ENCOUNTER_KNOWN = "_encounter_known"
 KEY_FIRST = "_key_first_occurrence"
 
 
+# Identifier columns (patient_id, order_id, site_id, ...) end in this. An id is matched, joined and
+# shown as it is: a control character (NUL, tab, newline, DEL) or an invisible formatting one
+# (zero-width space, right-to-left override) in it would make an id that looks like another one
+# but is not, so such an id is refused rather than taken as a new id.
+ID_SUFFIX = "_id"
+CONTROL_CHARACTER = r"[\p{Cc}\p{Cf}]"  # Unicode's control and format categories
+
+
 def raw(column: str) -> str:
     """Name of the column holding a typed column's text as the file had it."""
     return f"{column}__raw"
@@ -65,6 +73,10 @@ def column_checks(table: Table, extract_date: date) -> list[RowCheck]:
                 checks.append(RowCheck(col.name, "after_extract_date",
                                        lambda c=col.name: pl.col(c) <= extract_date, bad,
                                        f"date after the extract date {extract_date.isoformat()}"))
+        elif col.name.endswith(ID_SUFFIX):
+            checks.append(RowCheck(col.name, "control_character",
+                                   lambda c=col.name: ~pl.col(c).str.contains(CONTROL_CHARACTER), bad,
+                                   "contains a control or invisible character (e.g. NUL, tab, zero-width space)"))
         elif col.dtype == "number":
             checks += [
                 RowCheck(col.name, "not_a_number",

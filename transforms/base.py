@@ -8,10 +8,18 @@ from datetime import date
 
 import polars as pl
 
+# A refusal is one line on a terminal and in logs; this bounds whatever a message was built from.
+MAX_MESSAGE_CHARS = 600
+
 
 class ExtractError(Exception):
     """The extract cannot be read at all (missing file or column, not a folder, bad encoding).
-    Its message is the one line the command line prints before exiting with status 2."""
+    Its message is the one line the command line prints before exiting with status 2: made one line
+    and cut to MAX_MESSAGE_CHARS here, whatever it was built from."""
+
+    def __init__(self, message: object = "") -> None:
+        line = " ".join(str(message).split())
+        super().__init__(line if len(line) <= MAX_MESSAGE_CHARS else line[:MAX_MESSAGE_CHARS - 1] + "…")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import polars as pl
 from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, Table
 from transforms.base import ExtractError, Skipped, SourceExtract
 from transforms.canonical import BATCH_ROWS, BatchedExtract
-from transforms.files import find_table_file, stream_batches
+from transforms.files import extract_error, file_error, find_table_file, refuse_lossy_header, stream_batches
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 SKIP_REASON = "_skip_reason"
@@ -62,17 +62,20 @@ def find_csv(folder: Path, stem: str) -> Path | None:
 
 def scan_csv(path: Path, root: Path) -> SourceFile:
     """Lazy scan (no schema inference: every value stays text, so leading zeros of NDC codes or
-    ids survive and validation sees exactly what the file had)."""
+    ids survive and validation sees exactly what the file had). UTF-8, strictly: a byte that is not
+    UTF-8 refuses the extract naming file and line (as the canonical format does), where a lossy
+    read would turn it into U+FFFD and silently change the id or code it is part of."""
     name = relative_name(path, root)
     frame = pl.scan_csv(
-        path, infer_schema=False, encoding="utf8-lossy", raise_if_empty=False,
+        path, infer_schema=False, encoding="utf8", raise_if_empty=False,
         with_column_names=lambda cols: [c.strip().lstrip("\ufeff").lower() for c in cols],
         row_index_name=SOURCE_ROW, row_index_offset=1,
     )
     try:
         columns = frame.collect_schema().names()
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise ExtractError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from exc
+        raise file_error(path, str(path), exc) from exc
+    refuse_lossy_header(path, str(path), columns)
     frame = frame.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64), pl.lit(name).alias(SOURCE_FILE))
     return SourceFile(path, name, frame, frozenset(columns) - {SOURCE_ROW})
 
@@ -221,6 +224,7 @@ class Part:
     source: str
     tagged: pl.LazyFrame
     has_skips: bool
+    path: Path | None = None  # the source file, looked at first when reading the part fails
 
     @property
     def rows(self) -> pl.LazyFrame:
@@ -241,9 +245,10 @@ def part(table: Table, source: SourceFile, frame: pl.LazyFrame, values: Mapping[
          skip_reason: pl.Expr | None = None) -> Part:
     """`skip_reason` is an expression that is null for a row to keep and says why otherwise."""
     if skip_reason is None:
-        return Part(table, source.name, canonical_frame(frame, table, values), has_skips=False)
+        return Part(table, source.name, canonical_frame(frame, table, values), has_skips=False, path=source.path)
     tagged = frame.with_columns(skip_reason.alias(SKIP_REASON))
-    return Part(table, source.name, canonical_frame(tagged, table, values, keep=(SKIP_REASON,)), has_skips=True)
+    return Part(table, source.name, canonical_frame(tagged, table, values, keep=(SKIP_REASON,)), has_skips=True,
+                path=source.path)
 
 
 def _refuse_unsourced_tables(parts: list[Part], fmt: str) -> None:
@@ -256,11 +261,11 @@ def _refuse_unsourced_tables(parts: list[Part], fmt: str) -> None:
                            "(extract-format.md: patients, diagnoses and medications are required)")
 
 
-def _collect(plans: list[pl.LazyFrame], fmt: str) -> list[pl.DataFrame]:
+def _collect(plans: list[pl.LazyFrame], fmt: str, files: list[Path]) -> list[pl.DataFrame]:
     try:
         return pl.collect_all(plans)
-    except pl.exceptions.PolarsError as exc:
-        raise ExtractError(f"the {fmt} extract cannot be read: {str(exc).splitlines()[0]}") from exc
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise extract_error(exc, fmt, files) from exc
 
 
 def _skipped(parts: list[Part], counts: list[pl.DataFrame]) -> list[Skipped]:
@@ -277,11 +282,18 @@ def _skip_plans(parts: list[Part]) -> list[pl.LazyFrame]:
     return [p.skipped for p in parts if p.skipped is not None]
 
 
-def collect_parts(parts: Iterable[Part], fmt: str) -> tuple[dict[str, pl.DataFrame], list[Skipped]]:
+def _files_to_blame(parts: Iterable[Part], files: Iterable[Path | str]) -> list[Path]:
+    """The files a failed read may have failed on: the parts' own first, then the extract's others."""
+    ordered = [p.path for p in parts if p.path is not None] + [Path(f) for f in files]
+    return list(dict.fromkeys(ordered))
+
+
+def collect_parts(parts: Iterable[Part], fmt: str,
+                  files: Iterable[Path | str] = ()) -> tuple[dict[str, pl.DataFrame], list[Skipped]]:
     """Runs every part's plan in one go (shared scans) and stacks the parts of each table."""
     parts = list(parts)
     _refuse_unsourced_tables(parts, fmt)
-    results = _collect([p.rows for p in parts] + _skip_plans(parts), fmt)
+    results = _collect([p.rows for p in parts] + _skip_plans(parts), fmt, _files_to_blame(parts, files))
     by_table: dict[str, list[pl.DataFrame]] = {}
     for p, frame in zip(parts, results[:len(parts)], strict=True):
         by_table.setdefault(p.table.name, []).append(frame)
@@ -291,7 +303,8 @@ def collect_parts(parts: Iterable[Part], fmt: str) -> tuple[dict[str, pl.DataFra
 
 def build_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path], extract_date: date | None = None,
                   extra_skipped: Iterable[Skipped] = ()) -> SourceExtract:
-    tables, skipped = collect_parts(parts, fmt)
+    files = list(files)
+    tables, skipped = collect_parts(parts, fmt, files)
     return SourceExtract(format=fmt, tables=tables, skipped=skipped + list(extra_skipped),
                          extract_date=extract_date, files=sorted({str(p) for p in files}))
 
@@ -307,6 +320,7 @@ def build_batched_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path]
     whatever the size of the source. Rows and skip counts come from one pass: `skipped` is complete
     once every table has been read (as build_extract gives it, with extra_skipped last)."""
     parts = list(parts)
+    files = list(files)
     _refuse_unsourced_tables(parts, fmt)
     rows = batch_rows or BATCH_ROWS
     extra = list(extra_skipped)
@@ -315,10 +329,10 @@ def build_batched_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path]
 
     def part_batches(index: int, p: Part) -> Iterator[pl.DataFrame]:
         if not p.has_skips:
-            yield from _stream(p.tagged, fmt, rows)
+            yield from _stream(p.tagged, fmt, rows, _files_to_blame([p], files))
             return
         counts: Counter[str] = Counter()
-        for batch in _stream(p.tagged, fmt, rows):
+        for batch in _stream(p.tagged, fmt, rows, _files_to_blame([p], files)):
             left_out = batch.filter(pl.col(SKIP_REASON).is_not_null())
             if left_out.height:
                 counts.update(dict(left_out.group_by(SKIP_REASON).len().iter_rows()))
@@ -338,11 +352,11 @@ def build_batched_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path]
     return BatchedExtract(fmt, tables, skipped, extract_date, sorted({str(p) for p in files}))
 
 
-def _stream(plan: pl.LazyFrame, fmt: str, batch_rows: int) -> Iterator[pl.DataFrame]:
+def _stream(plan: pl.LazyFrame, fmt: str, batch_rows: int, files: list[Path]) -> Iterator[pl.DataFrame]:
     try:
         yield from stream_batches(plan, batch_rows)
-    except pl.exceptions.PolarsError as exc:
-        raise ExtractError(f"the {fmt} extract cannot be read: {str(exc).splitlines()[0]}") from exc
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise extract_error(exc, fmt, files) from exc
 
 
 def require_folder(source: Path) -> None:

@@ -48,6 +48,7 @@ from transforms.common import (
     scan_csv,
     text_null,
 )
+from transforms.files import extract_error
 
 FORMAT = "mimic"
 EXPECTED = "MIMIC-IV: hosp/patients.csv.gz and hosp/admissions.csv.gz"
@@ -239,7 +240,7 @@ def latest_date(parts: list[Part]) -> date | None:
     try:
         found = [frame["latest"][0] for frame in pl.collect_all(plans)]
     except pl.exceptions.PolarsError as exc:
-        raise ExtractError(f"the {FORMAT} extract cannot be read: {str(exc).splitlines()[0]}") from exc
+        raise extract_error(exc, FORMAT, [p.path for p in parts if p.path is not None]) from exc
     found = [d for d in found if d is not None]
     return max(found) if found else None
 

@@ -1,7 +1,9 @@
 """Reading an NDJSON file at scale into the fields an adapter asks for, lazily: lines are read in
-batches by polars (numbered; invalid UTF-8 replaced, so one bad line cannot stop the read) and each
-batch's fields are taken by DuckDB's JSON functions in one parse per line, as the batches stream
-through. A line that is not valid JSON gives nulls; a blank line is flagged."""
+batches by polars (numbered) and each batch's fields are taken by DuckDB's JSON functions in one
+parse per line, as the batches stream through. A line that is not valid JSON gives nulls; a blank
+line is flagged. NDJSON is UTF-8 (RFC 8259) and is read strictly, as every CSV reader is: a byte that
+is not UTF-8 refuses the extract naming file and line, where replacing it would silently change the
+id or code it is part of."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import polars as pl
 
 from cramp_audit.db import sql_text
 from schemas.spec import SOURCE_FILE, SOURCE_ROW
-from transforms.base import ExtractError
+from transforms.files import file_error
 
 BATCH_LINES = 250_000
 BLANK = "_blank_line"
@@ -24,7 +26,7 @@ _UNIT_SEPARATOR = "\x1f"
 def _lines(path: Path) -> pl.LazyFrame:
     return pl.scan_csv(
         path, has_header=False, separator=_UNIT_SEPARATOR, quote_char=None, schema={"line": pl.String},
-        truncate_ragged_lines=True, encoding="utf8-lossy", empty_string_is_null=False,
+        truncate_ragged_lines=True, encoding="utf8", empty_string_is_null=False,
         row_index_name=SOURCE_ROW, row_index_offset=1,
     )
 
@@ -59,4 +61,4 @@ def read_fields(path: Path, source_name: str, paths: Mapping[str, str]) -> pl.Da
     try:
         return scan_fields(path, source_name, paths).collect()
     except (OSError, pl.exceptions.PolarsError, duckdb.Error) as exc:
-        raise ExtractError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from exc
+        raise file_error(path, str(path), exc) from exc

@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES, Table
-from transforms.base import ExtractError, Skipped
+from transforms.base import Skipped
 from transforms.common import (
     Extract,
     Part,
@@ -44,6 +44,7 @@ from transforms.common import (
     strength_from_description,
     text_null,
 )
+from transforms.files import file_error
 
 FORMAT = "omop"
 EXPECTED = "OMOP CDM: person.csv and condition_occurrence.csv"
@@ -74,7 +75,7 @@ class Concepts:
         try:
             self.frame = lookup.collect().lazy()
         except pl.exceptions.PolarsError as exc:
-            raise ExtractError(f"{source.path}: cannot be read: {str(exc).splitlines()[0]}") from exc
+            raise file_error(source.path, str(source.path), exc) from exc
 
     def attach(self, frame: pl.LazyFrame, id_column: str | None, prefix: str) -> pl.LazyFrame:
         """Adds `<prefix>token`, `<prefix>code`, `<prefix>name`, `<prefix>class` for the concept in
@@ -310,7 +311,7 @@ def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
         try:
             unknown, repeated = (int(f.collect().item()) for f in death_checks)
         except pl.exceptions.PolarsError as exc:
-            raise ExtractError(f"{death.path}: cannot be read: {str(exc).splitlines()[0]}") from exc
+            raise file_error(death.path, str(death.path), exc) from exc
         if unknown:
             extra.append(Skipped(PATIENTS.name, death.name, unknown, "OMOP death record of a person not in PERSON"))
         if repeated:
