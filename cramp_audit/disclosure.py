@@ -25,7 +25,7 @@ Every published figure of the run, and these exact relations:
   the total's cells are shared by all four strata (and may be suppressed themselves);
 - optional cross-rule `Link`s (rules whose populations are the same or partition another one, e.g.
   two rules whose denominator is the whole cohort): a weighted sum of one count over rules is 0 in
-  every row;
+  every row, or in the rows named;
 - the bounds the display gives: a published 0 is 0 (zeros are never suppressed, so they protect
   nothing); a primary cell, shown ``<k``, is 1..k-1; a secondary cell is not small and not 0, so >= k.
 
@@ -37,12 +37,15 @@ Algorithm (deterministic: every choice is ordered by cell key)
    relation (A z = 0) and keeps each moved cell inside the bounds above. Then x + z is a second table
    that agrees with every published figure, every relation and every bound, so the attacker cannot
    tell x_j from x_j + z_j; z protects every suppressed cell it moves. For each unprotected cell (rule
-   totals first, then by key) a depth-first search finds the cheapest witness, allowed to move
-   published non-zero cells at a cost (they become *secondary*): cost = value x weight, weights
+   totals first, then by key) a depth-first search finds a witness, allowed to move published
+   non-zero cells at a cost (they become *secondary*): cost = value x weight, weights
    `DEFAULT_WEIGHTS` (evaluated and deviations weigh more, since hiding either blanks a rate; a rule
    total weighs `TOTAL_WEIGHT`, so totals are suppressed only when nothing else protects). Already
-   suppressed cells and met cost nothing. Suppressing more never breaks a witness, so the loop ends
-   with every suppressed cell protected.
+   suppressed cells and met cost nothing. The search deepens: the cheapest witness of at most 8 moved
+   cells, else 16, 32, 64 (`SUPPORT_LIMITS`), balancing first the relation with the fewest ways to
+   balance it. Suppressing more never breaks a witness, so the loop ends with every suppressed cell
+   protected. (A typical witness: a small deviations count at one site and a complement at another
+   site move by +1 / -1, their met counts by -1 / +1.)
 3. Redundancy pass: each secondary cell, most costly first, is published again when every suppressed
    cell still has a witness without it.
 
@@ -57,7 +60,12 @@ Guarantee
   it (e.g. a total of 10 whose 10 sites hold 1 patient each: every site is >= 1, so the total is 10).
   Closing that would need suppressing zeros, which the house rule forbids; the report says so.
 - No suppression without primary cells; every secondary cell is needed by the search's own test
-  (publishing any one of them leaves some suppressed cell without a witness).
+  (publishing any one of them leaves some suppressed cell without a witness). The tests check this
+  against the attack too: publishing any single complement lets tests/recovery_attack.py recover a
+  cell. This is irredundancy, not the least total cost (that is NP-hard in general); the greedy order
+  and the weights make complements small in practice.
+- `suppress` raises RuntimeError only if a suppressed cell has no witness even linearly with every
+  non-zero cell suppressible (not seen in the tests); the release must then not be published.
 Out of the model: an attacker who also knows this algorithm and replays it on candidate tables, other
 runs of the same source (differencing over time) and the patient-level worklist (internal only).
 """
@@ -87,19 +95,24 @@ ROW_KEY = ("rule_id", "stratum", "value")
 CELL_SCHEMA = {"rule_id": pl.String, "stratum": pl.String, "value": pl.String, "count": pl.String, "n": pl.Int64}
 STATUS_SCHEMA = {**CELL_SCHEMA, "status": pl.String, "protection": pl.String}
 
-SEARCH_NODES = 20_000  # per witness search: the release is hundreds of cells, a witness is a few moves
-MAX_SUPPORT = 64
+# A witness search looks for witnesses of at most 8 moved cells, then 16, 32, 64 (iterative deepening:
+# short witnesses are found at once, and zero-cost moves cannot wander), each within SEARCH_NODES.
+SUPPORT_LIMITS = (8, 16, 32, 64)
+SEARCH_NODES = 20_000
 
 
 @dataclass(frozen=True)
 class Link:
-    """A cross-rule identity the attacker can know from the rule definitions: in every row (stratum,
-    value), sum over rules of coefficient x `count` = 0. Example: two rules whose denominator is the
-    whole cohort, `Link("denominator", {"LC-QUININE": 1, "LC-ELECTROLYTES": -1})`. A rule without a
-    row counts 0 there."""
+    """A cross-rule identity the attacker can know from the rule definitions: sum over rules of
+    coefficient x `count` = 0 in every row (stratum, value), or only in `rows` when given. Example: two
+    rules whose denominator is the whole cohort, `Link("denominator", {"LC-QUININE": 1,
+    "LC-ELECTROLYTES": -1})`; LC-NSAID-ELDERLY's denominator is the cohort aged 65+, the same as
+    LC-QUININE's only in the age bands 65-79 and 80+ (`rows=(("age_band", "65-79"), ("age_band", "80+"))`).
+    A rule without such a row counts 0 there."""
 
     count: str
     terms: Mapping[str, int] = field(default_factory=dict)
+    rows: tuple[tuple[str, str], ...] = ()
 
 
 # --- the release as cells ---------------------------------------------------------------------------
@@ -209,13 +222,15 @@ def release_table(statuses: pl.DataFrame) -> pl.DataFrame:
 def equal_count_links(cells: pl.DataFrame, count: str = "denominator") -> list[Link]:
     """Conservative links: rules whose `count` is the same in every row of the release (e.g. every rule
     whose denominator is the whole cohort). A coincidence costs a little more suppression; a true
-    identity the attacker knows from the rule definitions is then covered."""
+    identity the attacker knows from the rule definitions is then covered. Identities that hold in
+    some rows only, or that are sums (two rules splitting the cohort), are not found here: they come
+    from the rule definitions (`Link.rows`). Equalities of single rows are not taken: on small data
+    they are mostly coincidences, and they would tie every rule into one problem."""
     vectors = (
         cells.filter(pl.col("count") == count)
-        .sort("stratum", "value")
-        .group_by("rule_id", maintain_order=True)
-        .agg(pl.concat_str("stratum", "value", pl.col("n").cast(pl.String), separator="\x1f").alias("cells"))
-        .with_columns(pl.col("cells").list.sort().list.join("\x1e"))
+        .group_by("rule_id")
+        .agg(pl.concat_str("stratum", "value", pl.col("n").cast(pl.String), separator="\x1f").sort().alias("cells"))
+        .with_columns(pl.col("cells").list.join("\x1e"))
         .group_by("cells")
         .agg(pl.col("rule_id").sort())
         .filter(pl.col("rule_id").list.len() > 1)
@@ -237,8 +252,12 @@ def check_links(rows: pl.DataFrame, links: Sequence[Link]) -> None:
         unknown = sorted(set(link.terms) - known)
         if unknown:
             raise ValueError(f"link {link}: rule {unknown[0]} is not in the release")
+        linked = rows.filter(pl.col("rule_id").is_in(list(link.terms)))
+        if link.rows:
+            wanted = pl.DataFrame(list(link.rows), schema=["stratum", "value"], orient="row")
+            linked = linked.join(wanted, on=["stratum", "value"], how="semi")
         weighted = (
-            rows.filter(pl.col("rule_id").is_in(list(link.terms)))
+            linked
             .with_columns(
                 (pl.col(link.count) * pl.col("rule_id").replace_strict(dict(link.terms), return_dtype=pl.Int64))
                 .alias("weighted")
@@ -323,7 +342,7 @@ class Problem:
         for link in links:
             if not set(link.terms) <= rules:
                 continue
-            for stratum, value in sorted({rk[1:] for rk in row_keys}):
+            for stratum, value in sorted(set(link.rows) if link.rows else {rk[1:] for rk in row_keys}):
                 relation = [
                     (index[(rule_id, stratum, value, link.count)], coefficient)
                     for rule_id, coefficient in sorted(link.terms.items())
@@ -337,6 +356,8 @@ class Problem:
                 self.cell_relations[cell].append((r, coefficient))
         self.witness: dict[int, dict[int, int]] = {}
         self.protection: dict[int, str] = {}
+        # a moved cell balances at most this many relations: bounds how many more moves a witness needs
+        self.max_degree = max((len(relations) for relations in self.cell_relations), default=1)
 
     # bounds the attacker reads off the display
     def bounds(self, cell: int, status: str) -> tuple[float, float]:
@@ -363,18 +384,22 @@ class Problem:
         return cost
 
     def find_witness(self, cell: int, bounded: bool, allow_new: bool) -> dict[int, int] | None:
-        """The cheapest witness moving `cell` (module docstring), or None within the search budget."""
+        """The cheapest witness moving `cell` among the smallest that exist (module docstring), or None
+        when none is found within the search limits."""
         self.best: dict[int, int] | None = None
         self.best_cost = math.inf
-        self.nodes = 0
-        for step in (1, -1):
-            if self.move_cost(cell, step, bounded, allow_new) is None:
-                continue
-            residual: dict[int, int] = {}
-            for r, coefficient in self.cell_relations[cell]:
-                residual[r] = residual.get(r, 0) + coefficient * step
-            unbalanced = {r for r, value in residual.items() if value}
-            self.search({cell: step}, residual, unbalanced, 0.0, bounded, allow_new)
+        for limit in SUPPORT_LIMITS:
+            self.limit, self.nodes = limit, 0
+            for step in (1, -1):
+                if self.move_cost(cell, step, bounded, allow_new) is None:
+                    continue
+                residual: dict[int, int] = {}
+                for r, coefficient in self.cell_relations[cell]:
+                    residual[r] = residual.get(r, 0) + coefficient * step
+                unbalanced = {r for r, value in residual.items() if value}
+                self.search({cell: step}, residual, unbalanced, 0.0, bounded, allow_new)
+            if self.best is not None:
+                break
         return self.best
 
     def search(
@@ -386,7 +411,7 @@ class Problem:
             if cost < self.best_cost:
                 self.best, self.best_cost = dict(z), cost
             return
-        if self.nodes > SEARCH_NODES or len(z) >= MAX_SUPPORT:
+        if self.nodes > SEARCH_NODES or len(z) + -(-len(unbalanced) // self.max_degree) > self.limit:
             return
         # Balance the relation with the fewest ways to do it first (fail first).
         choice: list[tuple[float, int, int, int]] | None = None

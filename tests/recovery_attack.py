@@ -38,6 +38,7 @@ Key = tuple[str, str, str, str]
 class AttackLink:
     count: str
     terms: Mapping[str, int]
+    rows: tuple[tuple[str, str], ...] = ()  # () = every row
 
 
 class Attack:
@@ -81,7 +82,7 @@ class Attack:
                 relation = [(index[(rule_id, stratum, v, count)], 1) for v in values]
                 self.relations.append([*relation, (index[(rule_id, TOTAL_STRATUM, TOTAL_VALUE, count)], -1)])
         for link in links:
-            for stratum, value in sorted({(s, v) for _, s, v in rows}):
+            for stratum, value in sorted(set(link.rows) or {(s, v) for _, s, v in rows}):
                 relation = [
                     (index[(rule_id, stratum, value, link.count)], c)
                     for rule_id, c in link.terms.items() if (rule_id, stratum, value, link.count) in index
