@@ -159,8 +159,11 @@ def check_rows(rows: pl.DataFrame) -> None:
         .join(totals.select("rule_id", *RULE_COUNTS), on="rule_id", how="left", suffix="_total")
         .sort("rule_id", "stratum")
     )
+    orphans = sums.filter(pl.col("denominator_total").is_null())
+    if orphans.height:
+        raise ValueError(f"release: rule {orphans['rule_id'][0]} has strata but no rule total")
     for count in RULE_COUNTS:
-        bad = sums.filter(pl.col(f"{count}_total").is_null() | (pl.col(count) != pl.col(f"{count}_total")))
+        bad = sums.filter(pl.col(count) != pl.col(f"{count}_total"))
         if bad.height:
             rule_id, stratum, got, total = bad.select("rule_id", "stratum", count, f"{count}_total").row(0)
             raise ValueError(

@@ -328,6 +328,12 @@ def test_a_release_whose_strata_do_not_add_up_is_refused(strata, message):
         release_cells(*rule("LC-QUININE", (10, 0, 0, 2), strata))
 
 
+def test_strata_of_a_rule_without_totals_are_refused():
+    results, strata = rule("LC-QUININE", (10, 0, 0, 2), {"site": {"S01": (10, 0, 0, 2)}})
+    with pytest.raises(ValueError, match="rule LC-QUININE has strata but no rule total"):
+        release_cells(results.clear(), strata)
+
+
 def test_a_link_that_does_not_hold_is_refused():
     parts = [rule("LC-QUININE", (30, 0, 0, 2), {"site": {"S01": (20, 0, 0, 1), "S02": (10, 0, 0, 1)}}),
              rule("LC-ELECTROLYTES", (30, 0, 0, 9), {"site": {"S01": (21, 0, 0, 4), "S02": (9, 0, 0, 5)}})]
