@@ -20,8 +20,19 @@ REF_TABLES: dict[str, str] = {
     "value_set_exclusions": "value_set_exclusions.csv",  # known codes that are NOT members (never text-matched)
     "drug_names": "drug_names.csv",                    # description / route patterns for drug matching
     "unit_conversions": "unit_conversions.csv",        # lab units -> mmol/L, dose units -> mg
+    "routes": "routes.csv",                            # route spelling or code -> route (rules-v2.md "Route")
+    "route_groups": "route_groups.csv",                # route -> route group (oral, parenteral, topical ...)
+    "dose_forms": "dose_forms.csv",                    # dose-form word -> route, by priority (missing routes)
+    "dose_form_units": "dose_form_units.csv",          # dose units that count tablets / capsules
+    "lab_thresholds": "lab_thresholds.csv",            # per-unit "low" and plausible ref_low range
+    "text_results": "text_results.csv",                # "<x" / ">x" / non-value result text patterns
 }
-NUMERIC_COLUMNS = {"unit_conversions": ("factor",)}
+NUMERIC_COLUMNS = {
+    "unit_conversions": ("factor",),
+    "dose_forms": ("priority",),
+    "dose_form_units": ("forms_per_unit",),
+    "lab_thresholds": ("low", "ref_low_min", "ref_low_max"),
+}
 
 
 def shipped_files() -> list[Path]:
@@ -38,9 +49,10 @@ def value_sets_checksum() -> str:
 
 
 def load_value_sets(con: duckdb.DuckDBPyConnection) -> str:
-    """Creates (replaces) ref.value_sets, ref.value_set_exclusions, ref.drug_names and
-    ref.unit_conversions from the shipped CSVs; returns their checksum. Runs inside the caller's
-    transaction if one is open."""
+    """Creates (replaces) one ref.* table per entry of REF_TABLES (value sets, exclusions, drug
+    names, unit conversions, the route and dose-form maps, lab thresholds, text-result patterns)
+    from the shipped CSVs; returns their checksum. Runs inside the caller's transaction if one is
+    open."""
     for table, file_name in REF_TABLES.items():
         con.execute(sql_text("ref_table_from_csv.sql").format(table=table), {"path": str(VALUESETS_DIR / file_name)})
         for column in NUMERIC_COLUMNS.get(table, ()):

@@ -33,7 +33,8 @@ P = "orders_patient"
 ORDERS: dict[str, tuple[str, str, str | None, str | None, str, set[str]]] = {
     # free text with codes we do not know (NDC, LOCAL, an RxCUI outside our lists)
     "free_text_magnesium_sulfate": ("LOCAL", "MG1", "Magnesium Sulfate", None, "active", {"MAGNESIUM_SUPPLEMENT"}),
-    "free_text_furosemide": ("NDC", "00054429725", "Furosemide 40 MG Oral Tablet", "oral", "active", {"DIURETIC"}),
+    "free_text_furosemide": ("NDC", "00054429725", "Furosemide 40 MG Oral Tablet", "oral", "active",
+                             {"DIURETIC", "DIURETIC_THIAZIDE_OR_LOOP"}),
     "free_text_baclofen": ("LOCAL", "BAC", "Baclofen", "oral", "active", {"BACLOFEN"}),
     "free_text_magnesium_oxide": ("LOCAL", "MGO", "magnesium oxide 400 mg tablet", "oral", "active",
                                   {"MAGNESIUM_SUPPLEMENT", "MAGNESIUM_OXIDE"}),
@@ -74,7 +75,7 @@ ORDERS: dict[str, tuple[str, str, str | None, str | None, str, set[str]]] = {
                                     "active", set()),
     "rxnorm_baclofen_given_intrathecally": ("RXNORM", BACLOFEN_IN, "baclofen", "intrathecal", "active", set()),
     "known_code_of_another_set_ignores_text": ("RXNORM", FUROSEMIDE_40_SCD, "magnesium oxide", "oral", "active",
-                                               {"DIURETIC"}),
+                                               {"DIURETIC", "DIURETIC_THIAZIDE_OR_LOOP"}),
     # statuses
     "cancelled_quinine": ("RXNORM", QUININE_SCD, None, "oral", "cancelled", set()),
     "entered_in_error_quinine": ("RXNORM", QUININE_SCD, None, "oral", "entered-in-error", set()),
@@ -92,7 +93,8 @@ LABS: dict[str, tuple[str, float, str | None, float | None, float | None]] = {
     "magnesium_missing_unit": (MG_LOINC_MASS, 1.7, None, None, None),
     "potassium_mmol_l": (K_LOINC, 3.4, "mmol/L", None, 3.4),
     "potassium_meq_l": (K_LOINC, 3.4, "mEq/L", None, 3.4),
-    "potassium_mass_unit_is_unknown": (K_LOINC, 13.3, "mg/dL", None, None),
+    # rules-v2.md Labs: potassium in mg/dL converts at x 10 / 39.1
+    "potassium_mg_dl_converts_at_10_over_39_1": (K_LOINC, 13.3, "mg/dL", None, 13.3 * 10 / 39.1),
     "egfr_is_not_converted": (EGFR_LOINC, 25.0, "mL/min/{1.73_m2}", None, None),
 }
 
@@ -132,6 +134,6 @@ def test_lab_value_in_mmol(deck: Deck, patient_id: str) -> None:
 def test_unknown_units_are_counted(deck: Deck) -> None:
     """rules.md: a value with an unknown unit is not used, and the run counts it."""
     counts = dict(((s, u), n) for s, u, n in deck.con.execute("SELECT * FROM work.lab_unit_unknown").fetchall())
-    assert counts == {("MAGNESIUM_LAB", "mg/L"): 1, ("MAGNESIUM_LAB", None): 1, ("POTASSIUM_LAB", "mg/dL"): 1}
+    assert counts == {("MAGNESIUM_LAB", "mg/L"): 1, ("MAGNESIUM_LAB", None): 1}
     check = deck.con.execute("SELECT rows_checked, rows_failed, passed FROM work.lab_unit_check").fetchone()
-    assert check == (10, 3, False)
+    assert check == (10, 2, False)

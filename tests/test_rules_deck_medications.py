@@ -132,8 +132,10 @@ case(E, "low_mg_with_unknown_unit_is_not_used", "deviation", mg("low_mg_with_unk
 case(E, "hypomagnesaemia_diagnosis_in_window_is_met", "met",
      mg("hypomagnesaemia_diagnosis_in_window_is_met", 10),
      dx("hypomagnesaemia_diagnosis_in_window_is_met", HYPOMAGNESEMIA_ICD10, on=day(-30)))
-case(E, "icd9_hypomagnesaemia_diagnosis_is_met", "met", mg("icd9_hypomagnesaemia_diagnosis_is_met", 10),
-     dx("icd9_hypomagnesaemia_diagnosis_is_met", "275.2", code_system="ICD9CM", on=day(0)))
+# rules-v2.md LC-MG-EMPIRIC: ICD-9 275.2 also means high magnesium, so it documents no deficiency.
+case(E, "icd9_275_2_is_no_documented_deficiency_is_a_deviation", "deviation",
+     mg("icd9_275_2_is_no_documented_deficiency_is_a_deviation", 10),
+     dx("icd9_275_2_is_no_documented_deficiency_is_a_deviation", "275.2", code_system="ICD9CM", on=day(0)))
 case(E, "hypomagnesaemia_diagnosis_91_days_before_is_a_deviation", "deviation",
      mg("hypomagnesaemia_diagnosis_91_days_before_is_a_deviation", 10),
      dx("hypomagnesaemia_diagnosis_91_days_before_is_a_deviation", HYPOMAGNESEMIA_ICD10, on=day(-81)))

@@ -1,4 +1,5 @@
-"""The shipped value sets (sql/valuesets/) against rules.md's table and the shared reference lists."""
+"""The shipped value sets (sql/valuesets/) against rules.md's table and the shared reference lists.
+The sets and maps rules-v2.md adds are checked in test_value_sets_v2.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,16 @@ RULES_MD_VALUE_SETS = {
     "POTASSIUM_SUPPLEMENT", "EGFR_LAB", "CKD_SEVERE", "BACLOFEN", "CIRRHOSIS", "DIURETIC", "MEDICATION_REVIEW",
     "RED_FLAG", "EXTENSIVE_WORKUP", "REFERRAL", "DOPAMINERGIC", "PARKINSONS", "RESTLESS_LEGS", "NSAID",
 }
-CONDITION_SETS = ("LEG_CRAMPS", "HYPOMAGNESEMIA", "CKD_SEVERE", "CIRRHOSIS", "RED_FLAG", "PARKINSONS", "RESTLESS_LEGS")
+# rules-v2.md adds these (and the two subsets the rules need to tell diuretic classes and vascular
+# red flags apart).
+RULES_V2_VALUE_SETS = {
+    "MAGNESIUM_OTHER_INDICATION", "SPASTICITY", "PAIN_INDICATION", "FERRITIN_LAB", "CRAMP_PRECIPITANT", "MALARIA",
+    "VASCULAR_ASSESSMENT", "ALPHA2DELTA", "DIURETIC_THIAZIDE_OR_LOOP", "DIURETIC_POTASSIUM_SPARING",
+    "RED_FLAG_VASCULAR",
+}
+# HYPOMAGNESEMIA has no ICD-9-CM code since rules-v2.md removed 275.2 (it also means hypermagnesaemia).
+CONDITION_SETS = ("LEG_CRAMPS", "CKD_SEVERE", "CIRRHOSIS", "RED_FLAG", "PARKINSONS", "RESTLESS_LEGS",
+                  "MAGNESIUM_OTHER_INDICATION", "SPASTICITY", "PAIN_INDICATION", "MALARIA", "RED_FLAG_VASCULAR")
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -37,8 +47,8 @@ def test_shipped_files_equal_a_rebuild_from_the_shared_reference() -> None:
             f"sql/valuesets/{name} is stale: run .venv/bin/python -m sql.valuesets.build")
 
 
-def test_value_sets_are_exactly_those_rules_md_names() -> None:
-    assert {r["value_set"] for r in MEMBERS} == RULES_MD_VALUE_SETS
+def test_value_sets_are_exactly_those_rules_md_and_rules_v2_md_name() -> None:
+    assert {r["value_set"] for r in MEMBERS} == RULES_MD_VALUE_SETS | RULES_V2_VALUE_SETS
     assert list(MEMBERS[0]) == ["value_set", "code_system", "code", "display", "source"]
 
 
@@ -58,7 +68,7 @@ def test_codes_are_normalised_and_unique() -> None:
     ("QUININE", "RXNORM", "9071"), ("QUININE", "RXNORM", "997010"),
     ("MAGNESIUM_SUPPLEMENT", "RXNORM", "6582"), ("MAGNESIUM_SUPPLEMENT", "RXNORM", "198741"),
     ("MAGNESIUM_SUPPLEMENT", "RXNORM", "1658244"),
-    ("HYPOMAGNESEMIA", "ICD10CM", "E8342"), ("HYPOMAGNESEMIA", "ICD9CM", "2752"),
+    ("HYPOMAGNESEMIA", "ICD10CM", "E8342"), ("HYPOMAGNESEMIA", "SNOMED", "190855004"),
     ("MAGNESIUM_LAB", "LOINC", "19123-9"), ("MAGNESIUM_LAB", "LOINC", "2601-3"), ("POTASSIUM_LAB", "LOINC", "2823-3"),
     ("POTASSIUM_SUPPLEMENT", "RXNORM", "8591"), ("POTASSIUM_SUPPLEMENT", "RXNORM", "198116"),
     ("EGFR_LAB", "LOINC", "98979-8"), ("EGFR_LAB", "LOINC", "33914-3"),
@@ -97,7 +107,8 @@ def test_code_outside_its_value_set(value_set: str, code_system: str, code: str,
 
 @pytest.mark.parametrize("value_set", CONDITION_SETS)
 def test_every_condition_set_has_its_icd9_rows(value_set: str) -> None:
-    """rules.md: ICD-9-CM equivalents of every condition set are in icd9cm_conditions.csv."""
+    """rules.md: ICD-9-CM equivalents of every condition set are in icd9cm_conditions.csv (or, for the
+    sets rules-v2.md adds, in the supplement lists)."""
     assert any(v == value_set and s == "ICD9CM" for v, s, _ in KEYS)
 
 
@@ -135,6 +146,6 @@ def test_every_drug_name_pattern_compiles_and_names_a_known_set() -> None:
     con = duckdb.connect()
     load_value_sets(con)
     sets = {r[0] for r in con.execute("SELECT DISTINCT value_set FROM ref.drug_names").fetchall()}
-    assert sets <= RULES_MD_VALUE_SETS | {"MAGNESIUM_OXIDE"}
+    assert sets <= RULES_MD_VALUE_SETS | RULES_V2_VALUE_SETS | {"MAGNESIUM_OXIDE"}
     for (pattern,) in con.execute("SELECT pattern FROM ref.drug_names").fetchall():
         con.execute("SELECT regexp_matches('x', ?)", ['\\b(?:' + pattern + ')\\b'])

@@ -3,12 +3,15 @@
     .venv/bin/python -m sql.valuesets.build [--reference DIR]
 
 Reads definitions.toml (which reference files and concept groups make up each value set of
-rules.md) and shared/reference/valuesets/*.csv, and writes beside this file:
+rules.md and rules-v2.md), shared/reference/valuesets/*.csv and the project's own supplement lists
+(supplement/*.csv: codes the shared lists lack, each row naming the published list it was taken
+from), and writes beside this file:
 
 - value_sets.csv            value_set, code_system, code, display, source: the members
 - value_set_exclusions.csv  codes the reference names as explicitly NOT members (laxative magnesium,
                             intrathecal baclofen ...): "known codes", never matched by description
-- skipped.csv               reference rows left out and why (verified=no, outside a code restriction)
+- skipped.csv               reference rows left out and why (verified=no, outside a code restriction,
+                            removed on purpose by rules-v2.md)
 
 Codes are stored normalised (upper case, ICD dots removed) with the canonical code-system tokens
 (SNOMEDCT -> SNOMED), so they join staging.* directly. Output is sorted, so a rebuild is
@@ -31,6 +34,8 @@ DEFINITIONS = HERE / "definitions.toml"
 # The shared reference lists sit beside the repository (/work/shared next to /work/main).
 DEFAULT_REFERENCE = Path(os.environ.get("CRAMP_AUDIT_REFERENCE",
                                         HERE.parents[2] / "shared" / "reference" / "valuesets"))
+# Project-owned lists in the shared lists' format, for codes the shared lists do not hold.
+SUPPLEMENT = HERE / "supplement"
 ICD9_FILE = "icd9cm_conditions.csv"
 
 # Reference token -> canonical token (extract-format.md); the others are already canonical.
@@ -95,13 +100,26 @@ def _entries(definition: dict, key: str, reference: dict[str, list[ReferenceRow]
             yield ICD9_FILE, groups, entry.get("codes")
 
 
-def build(reference_dir: Path = DEFAULT_REFERENCE, definitions_path: Path = DEFINITIONS) -> Built:
+def read_lists(reference_dir: Path, supplement_dir: Path = SUPPLEMENT) -> dict[str, list[ReferenceRow]]:
+    """File name -> rows, for the shared reference lists and the supplement lists (one namespace:
+    a supplement file may not shadow a shared one)."""
+    lists = {path.name: read_reference(reference_dir, path.name) for path in sorted(reference_dir.glob("*.csv"))}
+    for path in sorted(supplement_dir.glob("*.csv")):
+        if path.name in lists:
+            raise ValueError(f"{path}: a supplement list may not shadow the shared reference file {path.name}")
+        lists[path.name] = read_reference(supplement_dir, path.name)
+    return lists
+
+
+def build(reference_dir: Path = DEFAULT_REFERENCE, definitions_path: Path = DEFINITIONS,
+          supplement_dir: Path = SUPPLEMENT) -> Built:
     definitions = tomllib.loads(definitions_path.read_text(encoding="utf-8"))
-    reference = {path.name: read_reference(reference_dir, path.name) for path in sorted(reference_dir.glob("*.csv"))}
+    reference = read_lists(reference_dir, supplement_dir)
 
     members: dict[tuple[str, str, str], dict[str, str]] = {}
     exclusions: dict[tuple[str, str, str], dict[str, str]] = {}
     skipped: list[dict[str, str]] = []
+    removed_keys: set[tuple[str, str, str]] = set()
 
     def skip(value_set: str, row: ReferenceRow, reason: str) -> None:
         skipped.append({"value_set": value_set, "file": row.file, "concept_group": row.concept_group,
@@ -109,6 +127,7 @@ def build(reference_dir: Path = DEFAULT_REFERENCE, definitions_path: Path = DEFI
                         "display": row.display, "reason": reason})
 
     for value_set, definition in definitions.items():
+        removed = _removals(definition)
         for key, target in (("include", members), ("not_members", exclusions)):
             for file, groups, codes in _entries(definition, key, reference):
                 wanted = {c.strip().upper() for c in codes or ()}
@@ -123,15 +142,40 @@ def build(reference_dir: Path = DEFAULT_REFERENCE, definitions_path: Path = DEFI
                         continue
                     record = {"value_set": value_set, "code_system": row.code_system, "code": code,
                               "display": row.display, "source": row.source}
-                    if key == "not_members":
+                    reason = removed.get((row.code_system, code))
+                    into = target
+                    if key == "include" and reason is not None:
+                        # Removed on purpose: listed as a known non-member, so an order carrying the
+                        # code is never matched by its text instead.
+                        skip(value_set, row, reason)
+                        removed_keys.add((value_set, row.code_system, code))
+                        into = exclusions
+                    if into is exclusions:
                         record["concept_group"] = row.concept_group
-                    target.setdefault((value_set, row.code_system, code), record)  # first listing wins
+                    into.setdefault((value_set, row.code_system, code), record)  # first listing wins
 
-    # A code listed both ways stays a member (the set's own groups win over a "not" group).
+    for value_set, definition in definitions.items():
+        stale = set(_removals(definition)) - {(s, c) for v, s, c in removed_keys if v == value_set}
+        if stale:
+            raise ValueError(f"definitions.toml [{value_set}] removes codes no include lists: {sorted(stale)}")
+    # A removed code is never a member, even when another of the set's groups lists it too.
+    for key in removed_keys:
+        members.pop(key, None)
+    # Otherwise a code listed both ways stays a member (the set's own groups win over a "not" group).
     for key in set(exclusions) & set(members):
         del exclusions[key]
     return Built(sorted(members.values(), key=_order), sorted(exclusions.values(), key=_order),
                  sorted(skipped, key=lambda r: (r["value_set"], r["code_system"], r["code"], r["file"])))
+
+
+def _removals(definition: dict) -> dict[tuple[str, str], str]:
+    """(code system, normalised code) -> reason, for the set's `remove` entries."""
+    removed = {}
+    for entry in definition.get("remove", []):
+        system = canonical_code_system(entry["code_system"])
+        for code in entry["codes"]:
+            removed[(system, normalise_code(system, code))] = f"removed: {entry['reason']}"
+    return removed
 
 
 def _order(record: dict[str, str]) -> tuple[str, str, str]:
