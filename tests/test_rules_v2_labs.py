@@ -87,7 +87,7 @@ case(F, "potassium_3_5_meq_l_is_not_low", "not_applicable", k_lab("potassium_3_5
      v1_agrees=True)
 case(F, "potassium_3_4_mmol_l_is_low", "deviation", k_lab("potassium_3_4_mmol_l_is_low", 3.4), v1_agrees=True)
 case(F, "potassium_13_6_mg_dl_is_3_48_mmol_l_low", "deviation",
-     k_lab("potassium_13_6_mg_dl_is_3_48_mmol_l_low", 13.6, "mg/dL"))
+     k_lab("potassium_13_6_mg_dl_is_3_48_mmol_l_low", 13.6, "mg/dL"), v1_agrees=True)
 case(F, "potassium_13_7_mg_dl_is_3_50_mmol_l_not_low", "not_applicable",
      k_lab("potassium_13_7_mg_dl_is_3_50_mmol_l_not_low", 13.7, "mg/dL"), v1_agrees=True)
 

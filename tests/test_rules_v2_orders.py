@@ -202,8 +202,9 @@ case(D, "mgo_two_600_mg_orders_on_one_day_sum_to_1200_mg", "deviation",
 case(D, "mgo_400_mg_orders_on_two_days_are_not_summed", "deviation",
      mgo("mgo_400_mg_orders_on_two_days_are_not_summed", 400, start=5),
      mgo("mgo_400_mg_orders_on_two_days_are_not_summed", 400, start=6), v1_agrees=True)
-case(D, "mgo_half_gm_a_day_is_500_mg", "met", mgo("mgo_half_gm_a_day_is_500_mg", 0.5, "gm"))
-case(D, "mgo_24_meq_a_day_is_12_mmol_480_mg", "met", mgo("mgo_24_meq_a_day_is_12_mmol_480_mg", 24, "mEq"))
+case(D, "mgo_half_gm_a_day_is_500_mg", "met", mgo("mgo_half_gm_a_day_is_500_mg", 0.5, "gm"), v1_agrees=True)
+case(D, "mgo_24_meq_a_day_is_12_mmol_480_mg", "met", mgo("mgo_24_meq_a_day_is_12_mmol_480_mg", 24, "mEq"),
+     v1_agrees=True)
 
 # rules.md LC-BACLOFEN-TITRATION: "the first order's daily dose is above baclofen_start_max_mg (10)".
 B = "LC-BACLOFEN-TITRATION"
@@ -270,7 +271,7 @@ def test_item9_a_missing_route_is_taken_from_the_dose_form(deck: Deck) -> None:
     assert deck.status(N, "nsaid_gel_without_route_is_topical") == "met"
 
 
-@V2_PENDING
+# Passes since the v2 unit conversions (gm) landed as data; still the issue's item 9 test.
 def test_item9_dose_unit_gm_converts(deck: Deck) -> None:
     """Issue 12 item 9: unit `gm` passes validation and now converts (rules-v2.md: "units mg, g, gm,
     mmol, mEq convert"): 0.5 gm once a day is 500 mg of magnesium oxide, inside 480-960."""

@@ -155,10 +155,12 @@ case(E, "hypomagnesaemia_resolved_before_the_start_is_not_documented", "deviatio
      dx("hypomagnesaemia_resolved_before_the_start_is_not_documented", HYPOMAGNESEMIA_ICD10, on=day(-390),
         resolved_date=day(-200)), v1_agrees=True)
 case(E, "icd9_275_2_is_no_longer_hypomagnesaemia", "deviation", mg("icd9_275_2_is_no_longer_hypomagnesaemia"),
-     dx("icd9_275_2_is_no_longer_hypomagnesaemia", MAGNESIUM_DISORDER_ICD9, code_system="ICD9CM", on=day(0)))
+     dx("icd9_275_2_is_no_longer_hypomagnesaemia", MAGNESIUM_DISORDER_ICD9, code_system="ICD9CM", on=day(0)),
+     v1_agrees=True)
 case(E, "snomed_60853003_is_no_longer_hypomagnesaemia", "deviation",
      mg("snomed_60853003_is_no_longer_hypomagnesaemia"),
-     dx("snomed_60853003_is_no_longer_hypomagnesaemia", MAGNESIUM_DISORDER_SNOMED, code_system="SNOMED", on=day(0)))
+     dx("snomed_60853003_is_no_longer_hypomagnesaemia", MAGNESIUM_DISORDER_SNOMED, code_system="SNOMED", on=day(0)),
+     v1_agrees=True)
 case(E, "constipation_30_days_before_the_start_excludes", "excluded",
      mg("constipation_30_days_before_the_start_excludes"),
      dx("constipation_30_days_before_the_start_excludes", CONSTIPATION_ICD10, on=day(-20)))
@@ -367,9 +369,9 @@ case(F, "low_potassium_died_before_the_correction_window_ended", "not_evaluable"
 # rules-v2.md: "LC-WORKUP-EXCESS: EXTENSIVE_WORKUP loses joint MRI (CPT 73721-73723)."
 W = "LC-WORKUP-EXCESS"
 case(W, "knee_joint_mri_73721_is_not_extensive_workup", "met",
-     proc("knee_joint_mri_73721_is_not_extensive_workup", MRI_KNEE_JOINT_CPT, on=day(20)))
+     proc("knee_joint_mri_73721_is_not_extensive_workup", MRI_KNEE_JOINT_CPT, on=day(20)), v1_agrees=True)
 case(W, "joint_mri_73723_is_not_extensive_workup", "met",
-     proc("joint_mri_73723_is_not_extensive_workup", "73723", on=day(20)))
+     proc("joint_mri_73723_is_not_extensive_workup", "73723", on=day(20)), v1_agrees=True)
 case(W, "lower_limb_mri_other_than_joint_73718_still_is", "deviation",
      proc("lower_limb_mri_other_than_joint_73718_still_is", MRI_LOWER_EXTREMITY_CPT, on=day(20)), v1_agrees=True)
 
@@ -415,13 +417,13 @@ def ropinirole_with(pid: str, code: str, on: int, resolved: int | None = None) -
 
 
 case(L, "progressive_supranuclear_palsy_excludes", "excluded",
-     *ropinirole_with("progressive_supranuclear_palsy_excludes", PSP_ICD10, -100))
+     *ropinirole_with("progressive_supranuclear_palsy_excludes", PSP_ICD10, -100), v1_agrees=True)
 case(L, "striatonigral_degeneration_excludes", "excluded",
-     *ropinirole_with("striatonigral_degeneration_excludes", STRIATONIGRAL_DEGENERATION_ICD10, -100))
+     *ropinirole_with("striatonigral_degeneration_excludes", STRIATONIGRAL_DEGENERATION_ICD10, -100), v1_agrees=True)
 case(L, "multi_system_degeneration_g90_3_excludes", "excluded",
-     *ropinirole_with("multi_system_degeneration_g90_3_excludes", "G90.3", -100))
+     *ropinirole_with("multi_system_degeneration_g90_3_excludes", "G90.3", -100), v1_agrees=True)
 case(L, "dementia_with_lewy_bodies_excludes", "excluded",
-     *ropinirole_with("dementia_with_lewy_bodies_excludes", LEWY_BODY_ICD10, -100))
+     *ropinirole_with("dementia_with_lewy_bodies_excludes", LEWY_BODY_ICD10, -100), v1_agrees=True)
 case(L, "parkinsons_90_days_after_the_order_excludes", "excluded",
      *ropinirole_with("parkinsons_90_days_after_the_order_excludes", PARKINSONS_ICD10, 100))
 case(L, "parkinsons_91_days_after_the_order_does_not_exclude", "deviation",

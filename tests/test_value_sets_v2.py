@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import re
-import tomllib
 from functools import cache
 from pathlib import Path
 
@@ -14,11 +13,12 @@ import duckdb
 import polars as pl
 import pytest
 
+from cramp_audit.config import load_parameters
 from cramp_audit.valuesets import REF_TABLES, VALUESETS_DIR, load_value_sets
 from sql.valuesets import build
 from transforms.common import route_from_description
 
-PARAMETERS = tomllib.loads((VALUESETS_DIR.parent / "parameters.toml").read_text(encoding="utf-8"))
+PARAMETERS = load_parameters()  # flat name -> default, the values a run uses
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -391,10 +391,9 @@ def test_mass_dose_units_convert_to_mg(applies_to: str, unit: str, mg: float) ->
 def test_magnesium_oxide_mmol_and_meq_keep_the_guideline_boundaries() -> None:
     """Guideline: 12-24 mmol daily (approximately 480-960 mg): both ends land on mgo_min_mg / mgo_max_mg,
     so a dose at the guideline's own limit is never a deviation; mEq = mmol x 2 (divalent)."""
-    dose = PARAMETERS["LC-MG-DOSE"]
-    assert 12 * factor("MAGNESIUM_OXIDE", "mmol") == dose["mgo_min_mg"]
-    assert 24 * factor("MAGNESIUM_OXIDE", "mmol") == dose["mgo_max_mg"]
-    assert 48 * factor("MAGNESIUM_OXIDE", "mEq") == dose["mgo_max_mg"]
+    assert 12 * factor("MAGNESIUM_OXIDE", "mmol") == PARAMETERS["mgo_min_mg"]
+    assert 24 * factor("MAGNESIUM_OXIDE", "mmol") == PARAMETERS["mgo_max_mg"]
+    assert 48 * factor("MAGNESIUM_OXIDE", "mEq") == PARAMETERS["mgo_max_mg"]
 
 
 def test_baclofen_has_no_molar_dose_unit() -> None:
@@ -419,8 +418,7 @@ def test_low_thresholds_and_plausible_ref_low_are_those_of_rules_v2(analyte: str
 
 def test_every_threshold_unit_converts_and_agrees_with_the_mmol_threshold() -> None:
     """Thresholds held per unit are the same threshold: 1.7 mg/dL = 1.4 mEq/L = 0.70 mmol/L (to lab rounding)."""
-    labs = PARAMETERS["labs"]
-    mmol_low = {"MAGNESIUM_LAB": labs["mg_low_mmol"], "POTASSIUM_LAB": labs["k_low_mmol"]}
+    mmol_low = {"MAGNESIUM_LAB": PARAMETERS["mg_low_mmol"], "POTASSIUM_LAB": PARAMETERS["k_low_mmol"]}
     for (analyte, unit), row in THRESHOLDS.items():
         in_mmol = float(row["low"]) * factor(analyte, unit)
         assert in_mmol == pytest.approx(mmol_low[analyte], rel=0.01), (analyte, unit, in_mmol)
