@@ -10,7 +10,7 @@ from prefect.artifacts import create_table_artifact
 
 from cramp_audit import pipeline
 from cramp_audit.pipeline import AuditRequest, RunSummary
-from flows import local_server
+from flows import local_server, quiet
 from flows.local_server import uses_server  # noqa: F401 - where the command line asks it
 from transforms.base import ExtractError
 
@@ -63,8 +63,14 @@ def _summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
 def run_flow(request: AuditRequest, progress: pipeline.Progress | None = None) -> RunSummary:
     """Runs the flow in this process, against the server PREFECT_API_URL names or else Prefect's local
     server (flows/local_server.py: started for this run, or the one an outer block holds)."""
+    quiet.no_analytics()
+    quiet.refusals_off_the_console()
     with local_server.for_runs(progress or _quiet):
-        return RunSummary(**audit_flow(request.as_dict()))
+        try:
+            return RunSummary(**audit_flow(request.as_dict()))
+        except BaseException as exc:
+            quiet.release_frames(exc)
+            raise
 
 
 def _quiet(_: str) -> None:
@@ -75,6 +81,8 @@ def serve_on_schedule(request: AuditRequest, cron: str, name: str) -> None:
     """Serves the flow on a cron schedule through the Prefect server (PREFECT_API_URL) until stopped.
     Stopping does not pause the schedule, and one run at a time: a slow run and the next scheduled one
     never overlap. Without a server, cramp_audit.schedule keeps the schedule instead."""
+    quiet.no_analytics()
+    quiet.refusals_off_the_console()
     audit_flow.serve(name=name, cron=cron, parameters={"request": _json_safe(request.as_dict())},
                      pause_on_shutdown=False, limit=1, global_limit=1)
 
