@@ -18,9 +18,11 @@ SAMPLE = REPO / "data_samples" / "sample"
 
 def prefect_env(prefect_home: Path, api_url: str | None = None) -> dict[str, str]:
     """The environment of a command run in a subprocess: none of the developer's PREFECT_* settings,
-    Prefect's state in `prefect_home`, and PREFECT_API_URL only when given (else: local mode)."""
+    Prefect's state in `prefect_home`, and PREFECT_API_URL only when given (else: local mode). Its
+    temporary files (a local server's log, which a killed command cannot remove) go there too."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PREFECT_HOME"] = str(prefect_home)
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    env["PREFECT_HOME"] = env["TMPDIR"] = str(prefect_home)
     if api_url:
         env["PREFECT_API_URL"] = api_url
     return env
@@ -63,7 +65,7 @@ def prefect_home(prefect_server):
     template = Path(PREFECT_HOME.value()) / "prefect.db"
 
     def make(home: Path) -> Path:
-        home.mkdir(parents=True)
+        home.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(template)) as source, closing(sqlite3.connect(home / "prefect.db")) as copy:
             source.backup(copy)  # consistent while the session server writes to it
         return home
