@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--config", help="TOML file overriding rule parameters")
     add_wait_option(schedule)
     schedule.add_argument("--name", default="cramp-audit", help="deployment name (with PREFECT_API_URL only)")
+    schedule.add_argument("--no-prefect", action="store_true",
+                          help="run each audit as plain functions, without Prefect (this process keeps the schedule)")
     return parser
 
 
@@ -176,22 +178,39 @@ def command_rules(args: argparse.Namespace) -> int:
 
 def command_schedule(args: argparse.Namespace) -> int:
     from cramp_audit.schedule import run_on_schedule
-    from flows.audit import serve_on_schedule, uses_server
 
     args.period_start = args.period_end = None
     request = _request(args)
     _preflight(request)
+    if args.no_prefect:
+        run_on_schedule(args.cron, lambda: _scheduled_run(request, through_prefect=False))
+        return EXIT_OK
+    from flows.audit import serve_on_schedule, uses_server
+    from flows.local_server import PrefectStartError, for_runs
+
     if uses_server():  # the server keeps the schedule
         serve_on_schedule(request, cron=args.cron, name=args.name)
-    else:  # Prefect's local server cannot schedule: this process keeps the clock, runs in local mode
-        run_on_schedule(args.cron, lambda: _scheduled_run(request))
+        return EXIT_OK
+    # Prefect's local server cannot schedule: this process keeps the clock, and one local server for its
+    # whole life (started now, so a machine where it cannot start says so at once), used by every run.
+    try:
+        with for_runs(_progress):
+            run_on_schedule(args.cron, lambda: _scheduled_run(request, through_prefect=True))
+    except PrefectStartError as exc:
+        print(f"cramp-audit: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
-def _scheduled_run(request: AuditRequest) -> str:
-    from flows.audit import run_flow
+def _scheduled_run(request: AuditRequest, through_prefect: bool) -> str:
+    if through_prefect:
+        from flows.audit import run_flow
 
-    summary = run_flow(request, progress=_progress)
+        summary = run_flow(request, progress=_progress)
+    else:
+        from cramp_audit.pipeline import run_audit
+
+        summary = run_audit(request, progress=_progress)
     cohort = summary.evaluation.get("cohort", 0)
     return f"run {summary.run_id} {summary.status}: cohort {cohort:,} patients; reports: {summary.reports_dir}"
 

@@ -1,11 +1,8 @@
-"""The whole audit through the command line as one Prefect flow run (the one test that pays for
-Prefect's start-up), and the deployment definitions the README documents."""
+"""The whole audit through the command line as one Prefect flow run in local mode, the flow against a
+Prefect server (the session's), and the deployment definitions the README documents."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,20 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 REPORT_FILES = {"rule_summary.csv", "rule_by_site.csv", "worklist.csv", "data_quality.csv", "report.html"}
 
 
-@pytest.fixture(scope="session")
-def flow_run(tmp_path_factory):
-    """`cramp-audit run` on the bundled sample, with Prefect in local mode (its own state in tmp)."""
-    work = tmp_path_factory.mktemp("flow")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PREFECT_HOME"] = str(work / "prefect-home")
-    command = [sys.executable, "-m", "cramp_audit.cli", "run", "--db", str(work / "audit.duckdb"),
-               "--reports", str(work / "reports")]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    return work, done
-
-
-def test_run_through_prefect_audits_the_bundled_sample(flow_run):
-    work, done = flow_run
+def test_run_through_prefect_audits_the_bundled_sample(local_flow_run):
+    work, done = local_flow_run
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     from cramp_audit.db import connect
@@ -50,6 +35,38 @@ def test_run_through_prefect_audits_the_bundled_sample(flow_run):
     assert {p.name for p in (work / "reports" / run_id).iterdir()} >= REPORT_FILES
     assert f"reports: {work / 'reports' / run_id}" in lines
     assert "ingest-validate-load" in done.stderr  # Prefect's task log lines show the steps
+
+
+def test_the_flow_against_a_prefect_server_is_recorded_there(prefect_server, tmp_path):
+    """With PREFECT_API_URL set (here: the session's server) the flow runs against that server, which
+    then holds the completed flow run, its four task runs and the run-summary artifact."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    from cramp_audit.pipeline import AuditRequest
+    from flows import local_server
+    from flows.audit import run_flow
+
+    assert local_server.uses_server()
+    request = AuditRequest(source=str(REPO / "data_samples" / "sample"), db_path=str(tmp_path / "audit.duckdb"),
+                           reports_dir=str(tmp_path / "reports"))
+    summary = run_flow(request)
+    assert summary.status == "succeeded" and summary.evaluation["cohort"] > 0
+
+    async def recorded():
+        async with get_client() as client:
+            artifact = await client.read_latest_artifacts()
+            [flow_run] = [r for r in await client.read_flow_runs() if r.parameters.get("request", {}).get(
+                "db_path") == request.db_path]
+            tasks = await client.read_task_runs()
+            return flow_run, [t for t in tasks if t.flow_run_id == flow_run.id], artifact
+
+    flow_run, task_runs, artifacts = asyncio.run(recorded())
+    assert flow_run.state.is_completed()
+    assert sorted(t.name.rsplit("-", 1)[0] for t in task_runs if t.state.is_completed()) == [
+        "cohort-and-rules", "ingest-validate-load", "publish-results", "write-reports"]
+    assert any(a.key == "cramp-audit-run-summary" and a.description.endswith(summary.run_id) for a in artifacts)
 
 
 def test_prefect_yaml_defines_the_scheduled_deployment_one_run_at_a_time():

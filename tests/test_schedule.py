@@ -4,6 +4,7 @@ refusals; plus `run --db` on a file that is not a DuckDB database."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -111,11 +112,12 @@ def test_sigterm_stops_the_schedule_like_ctrl_c_and_the_handler_is_restored():
 
 @pytest.fixture
 def local_mode(monkeypatch):
-    """`schedule` with no PREFECT_API_URL: runs recorded instead of started, serving refused, the loop on a
-    fake clock that stops after one run."""
-    from flows import audit
+    """`schedule` with no PREFECT_API_URL: runs recorded instead of started, serving refused, no local server
+    started, the loop on a fake clock that stops after one run."""
+    from flows import audit, local_server
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(local_server, "for_runs", lambda say: contextlib.nullcontext())
     monkeypatch.setattr(audit, "uses_server", lambda: False)  # whatever the developer's Prefect profile says
     monkeypatch.setattr(audit.audit_flow, "serve", lambda **kwargs: pytest.fail("served without a server"))
     requests = []
@@ -141,6 +143,23 @@ def test_schedule_without_a_server_runs_the_flow_itself_until_stopped(local_mode
     assert lines[1] == ("2025-01-06 06:00:00 run r1 succeeded: cohort 1,234 patients; reports: reports/r1; "
                         "next run at Mon 2025-01-13 06:00")
     assert lines[-1] == "schedule stopped"
+
+
+def test_schedule_with_no_prefect_runs_plain_functions_and_starts_no_server(local_mode, monkeypatch, tmp_path, capsys):
+    from cramp_audit import pipeline
+    from flows import audit, local_server
+
+    monkeypatch.setattr(local_server, "for_runs", lambda say: pytest.fail("started a Prefect server"))
+    monkeypatch.setattr(audit, "run_flow", lambda *args, **kwargs: pytest.fail("ran through Prefect"))
+
+    def plain_run(request, progress=None):
+        local_mode.append(request)  # the fake clock stops after one run
+        return RunSummary(run_id="r1", status="succeeded", evaluation={"cohort": 7}, reports_dir="reports/r1")
+
+    monkeypatch.setattr(pipeline, "run_audit", plain_run)
+    argv = ["schedule", "--cron", "0 6 * * 1", str(SAMPLE), "--db", str(tmp_path / "a.duckdb"), "--no-prefect"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("2025-01-06 06:00:00 run r1 succeeded: cohort 7 patients")
 
 
 @pytest.mark.parametrize("server", [False, True], ids=["local", "server"])
@@ -195,3 +214,43 @@ def test_connect_names_a_foreign_file_or_folder_and_still_creates_a_new_database
     fresh.parent.mkdir()
     connect(fresh).close()
     assert fresh.is_file()
+
+
+# ---------------------------------------------------------------- the real command, Prefect in local mode
+
+def test_schedule_in_local_mode_keeps_one_server_for_its_runs_and_sigterm_leaves_no_process(tmp_path, prefect_home):
+    """Two scheduled runs (the clock skips the waits: tests/fast_clock_schedule.py) through Prefect's local
+    mode use one local server, started once; SIGTERM then stops the schedule and the server with it."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+    from conftest import REPO, prefect_env
+
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    command = [sys.executable, str(REPO / "tests" / "fast_clock_schedule.py"), "2", "schedule", "--cron", "0 6 * * *",
+               str(SAMPLE), "--db", str(tmp_path / "audit.duckdb"), "--reports", str(tmp_path / "reports")]
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        process = subprocess.Popen(command, cwd=REPO, env=prefect_env(prefect_home(tmp_path / "prefect-home")),
+                                   stdout=stdout, stderr=stderr, text=True)
+    try:
+        deadline = time.monotonic() + 480
+        while out.read_text().count(" succeeded: cohort ") < 2 and process.poll() is None:
+            assert time.monotonic() < deadline, err.read_text()[-3000:]
+            time.sleep(0.5)
+        assert process.poll() is None, err.read_text()[-3000:]
+        descendants = psutil.Process(process.pid).children(recursive=True)
+        assert [p.cmdline()[1] for p in descendants] == [str(REPO / "flows" / "local_server.py")]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    gone, alive = psutil.wait_procs(descendants, timeout=10)
+    assert alive == []
+    lines, log = out.read_text().splitlines(), err.read_text()
+    assert [line.split()[4] for line in lines[1:3]] == ["succeeded:", "succeeded:"] and lines[-1] == "schedule stopped"
+    assert log.count("cramp-audit: starting Prefect's local server") == 1
+    assert log.count("Prefect's local server is ready") == 1 and log.count("Beginning flow run") == 2
+    assert "Traceback" not in log and "address already in use" not in log
