@@ -36,7 +36,7 @@ def _latin1_in_line_27_of_medications(folder):
     lines = path.read_bytes().split(b"\n")
     lines[26] = lines[26].replace(b",", b"\xe9,", 1)  # "é" as latin-1 wrote it
     path.write_bytes(b"\n".join(lines))
-    return "medications.csv: line 27 is not valid UTF-8; re-export the file as UTF-8"
+    return "medications.csv: line 27 is not valid UTF-8 (column 1, 'order_id'); re-export the file as UTF-8"
 
 
 def _medications_without_start_date(folder):
