@@ -9,7 +9,8 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from cramp_audit import pipeline
+from cramp_audit import ledger, pipeline
+from cramp_audit.db import first_line
 from cramp_audit.pipeline import AuditRequest, RunSummary
 from transforms.base import ExtractError
 
@@ -24,10 +25,8 @@ def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
 ingest_task = task(pipeline.ingest, name="ingest-validate-load", retries=2, retry_delay_seconds=10,
                    retry_condition_fn=_is_transient)
 evaluate_task = task(pipeline.evaluate, name="cohort-and-rules")
-publish_task = task(pipeline.publish, name="publish-results")
-report_task = task(pipeline.report, name="write-reports")
-TASKS = {pipeline.ingest: ingest_task, pipeline.evaluate: evaluate_task, pipeline.publish: publish_task,
-         pipeline.report: report_task}
+publish_task = task(pipeline.publish, name="publish-results-and-reports")
+TASKS = {pipeline.ingest: ingest_task, pipeline.evaluate: evaluate_task, pipeline.publish: publish_task}
 
 
 def _log(message: str) -> None:
@@ -70,14 +69,34 @@ def uses_server() -> bool:
 _local_server_announced = False  # the local server starts once per process; later runs reuse it
 
 
+class PrefectNotStartedError(RuntimeError):
+    """The flow never got going (Prefect's server or engine failed to start): the run is marked failed."""
+
+
 def run_flow(request: AuditRequest, progress: pipeline.Progress | None = None) -> RunSummary:
-    """Runs the flow in this process (Prefect's local mode, or the server PREFECT_API_URL names)."""
+    """Runs the flow in this process (Prefect's local mode, or the server PREFECT_API_URL names).
+    The run's session (lock, ledger row) is opened first and the flow joins it, so a Prefect that
+    fails to start leaves the run in audit.runs, failed with the reason, instead of no trace."""
     global _local_server_announced
-    if progress is not None and not _local_server_announced and not uses_server():
-        # Prefect's temporary local server takes 15-30 s to start on a small machine: say so.
-        progress("starting Prefect's local server (no PREFECT_API_URL set); this takes 15-30 s")
-        _local_server_announced = True
-    return RunSummary(**audit_flow(request.as_dict()))
+    run_id = ledger.new_run_id()
+    with pipeline.run_session(request, run_id) as session:
+        if progress is not None and not _local_server_announced and not uses_server():
+            # Prefect's temporary local server takes 15-30 s to start on a small machine: say so.
+            progress("starting Prefect's local server (no PREFECT_API_URL set); this takes 15-30 s")
+            _local_server_announced = True
+        try:
+            return RunSummary(**audit_flow(request.as_dict(), run_id=run_id))
+        except Exception as exc:
+            if session.started:
+                raise
+            raise PrefectNotStartedError(_not_started_text(exc)) from exc
+
+
+def _not_started_text(exc: Exception) -> str:
+    text = first_line(str(exc)) or type(exc).__name__
+    if "--no-prefect" in text:  # flows/local_server.PrefectStartError says what to do itself
+        return text
+    return f"Prefect did not start ({type(exc).__name__}: {text}); `cramp-audit run --no-prefect` runs without it"
 
 
 def serve_on_schedule(request: AuditRequest, cron: str, name: str) -> None:
