@@ -24,7 +24,15 @@ from pathlib import Path
 import duckdb
 
 from cramp_audit import ledger
-from cramp_audit.db import connect_waiting, exclusive, first_line, initialise, sql_text, write_error
+from cramp_audit.db import (
+    DatabaseWriteError,
+    connect_waiting,
+    exclusive,
+    first_line,
+    initialise,
+    sql_text,
+    write_error,
+)
 from transforms.base import ExtractError
 
 _OPEN: dict[str, RunSession] = {}
@@ -72,7 +80,7 @@ def open_session(db_path: str, wait_seconds: float, record: ledger.RunRecord) ->
     rolled back and the row marked failed with the error (an unreadable extract instead leaves no
     row, and no file if this run created it)."""
     database_existed = Path(db_path).exists()
-    remove_database = False
+    remove_database = failed = False
     with exclusive(Path(db_path), wait_seconds) as deadline:
         con = connect_waiting(db_path, deadline)
         try:
@@ -84,24 +92,55 @@ def open_session(db_path: str, wait_seconds: float, record: ledger.RunRecord) ->
                 yield session
                 if not session.committed:
                     raise RuntimeError("the run ended before its results were published")
-            except duckdb.IOException as exc:
-                error = write_error(db_path, exc)
-                if error is None:
-                    raise
-                if not session.committed:
-                    _abandon(session, error)
-                raise error from exc
             except BaseException as exc:
+                failed = True
+                error = _write_failure(db_path, exc)
                 if not session.committed:
-                    remove_database = _abandon(session, exc) and not database_existed
+                    remove_database = _abandon(session, error or exc) and not database_existed
+                if error is not None:
+                    raise error from exc
                 raise
             finally:
                 del _OPEN[record.run_id]
+        except BaseException:
+            failed = True
+            raise
         finally:
-            con.close()
+            _close(con, db_path, quiet=failed)
             if remove_database:
                 for path in (Path(db_path), Path(f"{db_path}.wal")):
                     path.unlink(missing_ok=True)
+
+
+def _write_failure(db_path: str, exc: BaseException) -> DatabaseWriteError | None:
+    """The one-line form of a failed database write anywhere in the exception's chain (a rule's
+    error wraps DuckDB's, for instance), else None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DatabaseWriteError):
+            return current
+        # Not only IOException: a write failing in a commit comes as a TransactionException.
+        if isinstance(current, duckdb.Error) and (error := write_error(db_path, current)) is not None:
+            return error
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _close(con: duckdb.DuckDBPyConnection, db_path: str, quiet: bool) -> None:
+    """Closes the connection (DuckDB checkpoints then). When the run already failed, a failure here
+    (the same full disk) must not hide that error: the WAL keeps what was committed, and the next
+    open replays it."""
+    try:
+        con.close()
+    except duckdb.Error as exc:
+        if quiet:
+            return
+        error = _write_failure(db_path, exc)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def _start(con: duckdb.DuckDBPyConnection, record: ledger.RunRecord) -> None:
@@ -113,7 +152,7 @@ def _start(con: duckdb.DuckDBPyConnection, record: ledger.RunRecord) -> None:
 def _raise_write_errors(db_path: str, action: Callable[..., None], *args: object) -> None:
     try:
         action(*args)
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
         error = write_error(db_path, exc)
         if error is None:
             raise

@@ -24,7 +24,8 @@ class SqlError(Exception):
     """A statement DuckDB refused (a typo, an unknown table): one line, exit 2."""
 
 
-def run_command(db_path: str, query: str, out: TextIO = sys.stdout) -> None:
+def run_command(db_path: str, query: str, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     con = connect(db_path, read_only=True)
     try:
         execute(con, query, out)
@@ -32,10 +33,11 @@ def run_command(db_path: str, query: str, out: TextIO = sys.stdout) -> None:
         con.close()
 
 
-def run_prompt(db_path: str, source: TextIO = sys.stdin, out: TextIO = sys.stdout,
-               err: TextIO = sys.stderr) -> int:
-    """Reads statements until end of input; each error is one line on `err` and the next statement
-    runs. Returns how many statements failed."""
+def run_prompt(db_path: str, source: TextIO | None = None, out: TextIO | None = None,
+               err: TextIO | None = None) -> int:
+    """Reads statements until end of input (standard input by default); each error is one line on
+    `err` and the next statement runs. Returns how many statements failed."""
+    source, out, err = source or sys.stdin, out or sys.stdout, err or sys.stderr
     interactive = source.isatty()
     if interactive:
         import readline  # noqa: F401 - line editing and history for input()
