@@ -273,6 +273,20 @@ COMMANDS = {"run": command_run, "validate": command_validate, "rules": command_r
             "report": command_report, "sql": command_sql}
 
 
+def _drop_frames(exc: BaseException) -> None:
+    """Clears the locals of the finished frames the error passed through: Prefect keeps a failed run's
+    exception until the process exits, and a DuckDB connection still referenced from those frames
+    then makes DuckDB's bindings print a leak report at exit."""
+    import traceback
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:  # the errors it was raised from too
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__
+
+
 def main(argv: list[str] | None = None) -> int:
     from cramp_audit.config import ConfigError
     from cramp_audit.db import DatabaseBusyError, DatabaseWriteError, NoDatabaseError, NotADatabaseError, first_line
@@ -287,21 +301,26 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[command](args)
     except (UsageError, ExtractError, ConfigError, NotADatabaseError, NoDatabaseError, UnreportableRunError,
             SqlError) as exc:
+        _drop_frames(exc)
         print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except DatabaseBusyError as exc:
+        _drop_frames(exc)
         print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_BUSY
     except KeyboardInterrupt as exc:
+        _drop_frames(exc)
         what = "terminated" if isinstance(exc, RunTerminated) else "interrupted"
         after = ("no report was changed" if command == "report" else
                  "a run that had not published is marked failed and audit.* keeps none of its rows")
         print(f"cramp-audit: {what}; {after}", file=sys.stderr)
         return EXIT_FAILED
     except DatabaseWriteError as exc:
+        _drop_frames(exc)
         print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - the last line a user sees; the ledger has the details
+        _drop_frames(exc)
         what = "the run failed" if command in ("run", "schedule") else f"{command} failed"
         print(f"cramp-audit: error: {what}: {type(exc).__name__}: {first_line(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
