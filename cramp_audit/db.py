@@ -123,17 +123,20 @@ CATALOG = "cramp"
 
 def connect(db_path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the database file in which `audit.*`, `staging.*` ... resolve as documented.
-    A new file is created in STORAGE_VERSION; an existing one is opened in the version it has."""
+    A new file is created in STORAGE_VERSION; an existing one is opened in the version it has. A
+    symbolic link is followed first, so the write-ahead log (`<file>.wal`) lies beside the file itself
+    whichever name opened it."""
+    path = real_path(db_path)
     con = duckdb.connect()
     try:
-        if read_only or Path(db_path).exists():
+        if read_only or path.exists():
             con.execute(sql_text("attach_database.sql").format(catalog=CATALOG),
-                        {"path": str(db_path), "read_only": read_only})
+                        {"path": str(path), "read_only": read_only})
         else:
             con.execute(sql_text("create_database.sql").format(catalog=CATALOG),
-                        {"path": str(db_path), "storage_version": STORAGE_VERSION})
+                        {"path": str(path), "storage_version": STORAGE_VERSION})
         # Large joins spill beside the database rather than failing for want of memory.
-        con.execute(sql_text("use_database.sql").format(catalog=CATALOG), {"temp_directory": f"{db_path}.tmp"})
+        con.execute(sql_text("use_database.sql").format(catalog=CATALOG), {"temp_directory": f"{path}.tmp"})
         return con
     except duckdb.IOException as exc:
         con.close()

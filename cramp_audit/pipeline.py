@@ -27,6 +27,7 @@ from cramp_audit.db import SQL_DIR, NoDatabaseError, connect, initialise, run_sq
 from cramp_audit.load import StagingLoader, insert_frame, load_checks, load_unusable_tables
 from cramp_audit.rules_engine import RULE_PACK_VERSION, rule_pack_checksum
 from cramp_audit.session import RunSession, is_open, open_session, session_for
+from cramp_audit.valuesets import load_value_sets
 from schemas.checks import REJECTED
 from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES, TABLES_BY_NAME, absent_tables, unusable_tables
 from schemas.validate import KnownKeys, TableValidation, TableValidator
@@ -220,19 +221,16 @@ def load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract
     work.data_quality and work.table_counts, then the value sets and derived lab values, in the
     caller's transaction (a run's: staging is replaced when the run is published, not before).
     Returns the value sets' checksum and the validations."""
-    from cramp_audit.valuesets import load_value_sets
-
     initialise(con)
     run_sql_file(con, "staging_load_settings.sql")
     try:
-        return _load_source(con, extract, extract_date, run_id, progress, load_value_sets)
+        return _load_source(con, extract, extract_date, run_id, progress)
     finally:
         run_sql_file(con, "staging_load_finished.sql")
 
 
 def _load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract_date: date, run_id: str,
-                 progress: Progress, load_value_sets: Callable[[duckdb.DuckDBPyConnection], str],
-                 ) -> tuple[str, list[TableValidation]]:
+                 progress: Progress) -> tuple[str, list[TableValidation]]:
     run_sql_file(con, "staging_clear.sql")
     run_sql_file(con, "work_tables.sql")
     validations = stream_extract(con, extract, extract_date, run_id, progress)

@@ -30,6 +30,7 @@ from cramp_audit.db import (
     exclusive,
     first_line,
     initialise,
+    real_path,
     sql_text,
     write_error,
 )
@@ -79,7 +80,8 @@ def open_session(db_path: str, wait_seconds: float, record: ledger.RunRecord) ->
     'running', then begins the run's transaction. On the way out without a commit: the transaction
     rolled back and the row marked failed with the error (an unreadable extract instead leaves no
     row, and no file if this run created it)."""
-    database_existed = Path(db_path).exists()
+    database_file = real_path(db_path)
+    database_existed = database_file.exists()
     remove_database = failed = False
     with exclusive(Path(db_path), wait_seconds) as deadline:
         con = connect_waiting(db_path, deadline)
@@ -108,7 +110,7 @@ def open_session(db_path: str, wait_seconds: float, record: ledger.RunRecord) ->
         finally:
             _close(con, db_path, quiet=failed)
             if remove_database:
-                for path in (Path(db_path), Path(f"{db_path}.wal")):
+                for path in (database_file, Path(f"{database_file}.wal")):
                     path.unlink(missing_ok=True)
 
 

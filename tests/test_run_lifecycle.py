@@ -119,6 +119,10 @@ def test_a_symlinked_db_shares_the_lock_of_the_file_it_points_to(tmp_path):
     with exclusive(Path(request.db_path)), pytest.raises(DatabaseBusyError, match="another cramp-audit run"):
         run_audit(AuditRequest(source=str(SAMPLE), db_path=str(link), reports_dir=str(tmp_path / "reports")))
     assert not Path(request.db_path).exists()  # refused before anything was written
+    # Unlocked, a run through the link writes the file it points to, its log and lock beside that file.
+    run_audit(AuditRequest(source=str(SAMPLE), db_path=str(link), reports_dir=str(tmp_path / "reports")))
+    assert [p.name for p in link.parent.iterdir()] == ["link.duckdb"]
+    assert _rows(request.db_path, "SELECT status FROM audit.runs") == [("succeeded",)]
 
 
 def test_wait_covers_a_reader_holding_the_file_and_without_it_the_run_is_busy(tmp_path, capsys):
@@ -232,16 +236,24 @@ def test_report_refuses_an_unknown_or_failed_run_in_one_line(tmp_path, monkeypat
 def test_a_prefect_start_up_failure_leaves_a_failed_run_and_names_no_prefect(tmp_path, monkeypatch, capsys):
     from flows import audit
 
+    request = _request(tmp_path)
+    held_when_prefect_started = []
+
     def prefect_does_not_start(*args, **kwargs):
+        try:  # the run's lock is already taken (and its ledger row written, under it) when Prefect starts
+            with exclusive(Path(request.db_path)):
+                held_when_prefect_started.append(False)
+        except DatabaseBusyError:
+            held_when_prefect_started.append(True)
         raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server.\nmore text")
 
     monkeypatch.setattr(audit, "audit_flow", prefect_does_not_start)
-    request = _request(tmp_path)
     assert main(["run", str(SAMPLE), "--db", request.db_path, "--reports", request.reports_dir]) == 1
     last = capsys.readouterr().err.splitlines()[-1]
     assert last.startswith("cramp-audit: error: ") and "--no-prefect" in last and "Timed out" in last
     [(status, error)] = _rows(request.db_path, "SELECT status, error FROM audit.runs")
     assert status == "failed" and "Timed out while attempting to connect" in error and "--no-prefect" in error
+    assert held_when_prefect_started == [True]
     # The lock and the file were released: the next run goes ahead.
     assert main(["run", str(SAMPLE), "--db", request.db_path, "--reports", request.reports_dir,
                  "--no-prefect"]) == 0
