@@ -33,4 +33,5 @@ catalogue: $(STAMP)
 	$(BIN)/cramp-audit rules --markdown > docs/rules.md
 
 clean:
-	rm -rf $(VENV) reports audit.duckdb .pytest_cache
+	rm -rf $(VENV) reports cramp_audit.duckdb cramp_audit.duckdb.wal cramp_audit.duckdb.lock cramp_audit.duckdb.tmp \
+		audit.duckdb audit.duckdb.wal audit.duckdb.lock .pytest_cache

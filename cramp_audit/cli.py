@@ -1,12 +1,15 @@
-"""The `cramp-audit` command (outputs.md): run, validate, rules, schedule.
+"""The `cramp-audit` command (outputs.md): run, validate, rules, schedule, report, sql.
 
-Exit status: 0 success; 2 bad usage or an unreadable extract (one line on stderr, database
+Exit status: 0 success; 2 bad usage, an unreadable extract or bad SQL (one line on stderr, database
 untouched); 3 the database is busy with another run; 1 any other failure (the run is marked failed)."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +22,7 @@ if TYPE_CHECKING:  # imported lazily at run time, so --help stays fast
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 BUNDLED_SAMPLE = Path(__file__).resolve().parent.parent / "data_samples" / "sample"
+DEFAULT_DB = "cramp_audit.duckdb"  # pipeline.DEFAULT_DB (not imported here, so --help stays fast)
 
 
 class UsageError(Exception):
@@ -55,13 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="extract folder" + (" (default: the bundled sample)" if source_optional else ""))
         p.add_argument("--format", choices=FORMATS, default=None, help="source format (default: detected)")
 
+    def add_db_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default: {DEFAULT_DB})")
+
     def add_wait_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                        help="wait this long for another run on the same database to finish (default: refuse)")
 
     run = commands.add_parser("run", help="the whole audit as one Prefect flow run")
     add_source_options(run, source_optional=True)
-    run.add_argument("--db", default="audit.duckdb", help="DuckDB file (default: audit.duckdb)")
+    add_db_option(run)
     run.add_argument("--reports", default="reports", help="reports folder (default: reports/)")
     run.add_argument("--period-start", type=_date)
     run.add_argument("--period-end", type=_date)
@@ -85,13 +92,27 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--cron", required=True, type=_cron,
                           help='five-field cron expression, e.g. "0 6 * * 1" (Mondays 06:00, local time)')
     add_source_options(schedule, source_optional=False)
-    schedule.add_argument("--db", default="audit.duckdb", help="DuckDB file (default: audit.duckdb)")
+    add_db_option(schedule)
     schedule.add_argument("--reports", default="reports", help="reports folder (default: reports/)")
     schedule.add_argument("--config", help="TOML file overriding rule parameters")
     add_wait_option(schedule)
     schedule.add_argument("--name", default="cramp-audit", help="deployment name (with PREFECT_API_URL only)")
     schedule.add_argument("--no-prefect", action="store_true",
                           help="run each audit as plain functions, without Prefect (this process keeps the schedule)")
+
+    report = commands.add_parser("report", help="write a stored succeeded run's reports again",
+                                 description="Rebuilds reports/<RUN_ID>/ from the run's rows in the database, "
+                                             "with the suppress_below the run recorded.")
+    report.add_argument("run_id", metavar="RUN_ID", help="a run id of audit.runs")
+    add_db_option(report)
+    report.add_argument("--reports", default="reports", help="reports folder (default: reports/)")
+
+    sql = commands.add_parser("sql", help="an SQL prompt on the database (read-only)",
+                              description="Opens the database read-only; audit.runs, audit.latest_rule_results, "
+                                          "staging.labs ... resolve as the README writes them. Statements end "
+                                          "with ';'.")
+    add_db_option(sql)
+    sql.add_argument("-c", dest="query", metavar="QUERY", help="run QUERY, print its rows as a table and exit")
     return parser
 
 
@@ -118,6 +139,31 @@ def _progress(message: str) -> None:
     print(f"cramp-audit: {message}", file=sys.stderr, flush=True)
 
 
+def _warn_about_db_name(db_path: str) -> None:
+    from cramp_audit.db import ambiguous_name_warning
+
+    warning = ambiguous_name_warning(db_path)
+    if warning:
+        print(f"cramp-audit: warning: {warning}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a service manager, `kill`) stops the command as Ctrl-C does: the run in progress is
+    rolled back and marked failed, instead of staying 'running' until the next run notices."""
+    from cramp_audit.session import RunTerminated
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the clean-up that follows must finish
+        raise RunTerminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _preflight(request: AuditRequest) -> None:
     """Refuses an unreadable extract or a --db file that is not a DuckDB database (exit 2) before
     Prefect, the extract's load or the database start."""
@@ -125,6 +171,7 @@ def _preflight(request: AuditRequest) -> None:
 
     preflight(Path(request.source), request.source_format)
     _refuse_foreign_database(Path(request.db_path))
+    _warn_about_db_name(request.db_path)
 
 
 def _refuse_foreign_database(db_path: Path) -> None:
@@ -146,14 +193,15 @@ def command_run(args: argparse.Namespace) -> int:
 
     request = _request(args)
     _preflight(request)
-    if args.no_prefect:
-        from cramp_audit.pipeline import run_audit
+    with _sigterm_interrupts():
+        if args.no_prefect:
+            from cramp_audit.pipeline import run_audit
 
-        summary = run_audit(request, progress=_progress)
-    else:
-        from flows.audit import run_flow
+            summary = run_audit(request, progress=_progress)
+        else:
+            from flows.audit import run_flow
 
-        summary = run_flow(request, progress=_progress)
+            summary = run_flow(request, progress=_progress)
     print("\n".join(closing_lines(request, summary)))
     return EXIT_OK
 
@@ -202,6 +250,31 @@ def command_schedule(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_report(args: argparse.Namespace) -> int:
+    from cramp_audit.pipeline import rebuild_reports
+
+    _refuse_foreign_database(Path(args.db))
+    _warn_about_db_name(args.db)
+    with _sigterm_interrupts():
+        out_dir = rebuild_reports(args.db, args.run_id, args.reports, progress=_progress)
+    print(f"reports: {out_dir}")
+    return EXIT_OK
+
+
+def command_sql(args: argparse.Namespace) -> int:
+    from cramp_audit.db import NoDatabaseError
+    from cramp_audit.sql_shell import run_command, run_prompt
+
+    if not Path(args.db).is_file():
+        raise NoDatabaseError(f"{args.db}: no such database file")
+    _refuse_foreign_database(Path(args.db))
+    _warn_about_db_name(args.db)
+    if args.query is not None:
+        run_command(args.db, args.query)
+        return EXIT_OK
+    return EXIT_USAGE if run_prompt(args.db) else EXIT_OK
+
+
 def _scheduled_run(request: AuditRequest, through_prefect: bool) -> str:
     if through_prefect:
         from flows.audit import run_flow
@@ -215,27 +288,47 @@ def _scheduled_run(request: AuditRequest, through_prefect: bool) -> str:
     return f"run {summary.run_id} {summary.status}: cohort {cohort:,} patients; reports: {summary.reports_dir}"
 
 
-COMMANDS = {"run": command_run, "validate": command_validate, "rules": command_rules, "schedule": command_schedule}
+COMMANDS = {"run": command_run, "validate": command_validate, "rules": command_rules, "schedule": command_schedule,
+            "report": command_report, "sql": command_sql}
 
 
 def main(argv: list[str] | None = None) -> int:
     from cramp_audit.config import ConfigError
-    from cramp_audit.db import DatabaseBusyError, NotADatabaseError
+    from cramp_audit.db import DatabaseBusyError, DatabaseWriteError, NoDatabaseError, NotADatabaseError, first_line
+    from cramp_audit.ledger import UnreportableRunError
+    from cramp_audit.session import RunTerminated
+    from cramp_audit.sql_shell import SqlError
+    from flows.quiet import release_frames  # Prefect keeps a failed run's exception: see there
 
+    command = None
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
-    except (UsageError, ExtractError, ConfigError, NotADatabaseError) as exc:
+        command = args.command
+        return COMMANDS[command](args)
+    except (UsageError, ExtractError, ConfigError, NotADatabaseError, NoDatabaseError, UnreportableRunError,
+            SqlError) as exc:
+        release_frames(exc)
         print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except DatabaseBusyError as exc:
+        release_frames(exc)
         print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_BUSY
-    except KeyboardInterrupt:
-        print("cramp-audit: interrupted; the run is marked failed and audit.* is unchanged", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        release_frames(exc)
+        what = "terminated" if isinstance(exc, RunTerminated) else "interrupted"
+        after = ("no report was changed" if command == "report" else
+                 "a run that had not published is marked failed and audit.* keeps none of its rows")
+        print(f"cramp-audit: {what}; {after}", file=sys.stderr)
+        return EXIT_FAILED
+    except DatabaseWriteError as exc:
+        release_frames(exc)
+        print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - the last line a user sees; the ledger has the details
-        print(f"cramp-audit: error: the run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        release_frames(exc)
+        what = "the run failed" if command in ("run", "schedule") else f"{command} failed"
+        print(f"cramp-audit: error: {what}: {type(exc).__name__}: {first_line(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -14,6 +14,10 @@ import duckdb
 from cramp_audit.db import sql_text
 
 
+class UnreportableRunError(Exception):
+    """A run id with no results to report (not in audit.runs, or not succeeded): bad usage."""
+
+
 def new_run_id() -> str:
     """Sortable by start time, unique across processes."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)

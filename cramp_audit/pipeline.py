@@ -1,14 +1,18 @@
 """The audit's steps as plain functions (tests and benchmarks call them directly) and the one
 composition of them that both the command line's plain mode and the Prefect flow use. Steps take
 and return only paths, ids and small summaries, never frames or connections, so each can be a
-Prefect task."""
+Prefect task: a step finds the run's database connection through its run id, in the run session
+(cramp_audit/session.py) that the composition opens around the steps."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from importlib import metadata
@@ -19,15 +23,19 @@ import duckdb
 import polars as pl
 
 from cramp_audit import ledger
-from cramp_audit.db import SQL_DIR, connect, exclusive, initialise, run_sql_file, sql_text
+from cramp_audit.db import SQL_DIR, NoDatabaseError, connect, initialise, run_sql_file, sql_text
 from cramp_audit.load import StagingLoader, insert_frame, load_checks, load_unusable_tables
 from cramp_audit.rules_engine import RULE_PACK_VERSION, rule_pack_checksum
+from cramp_audit.session import RunSession, is_open, open_session, session_for
+from cramp_audit.valuesets import load_value_sets
 from schemas.checks import REJECTED
 from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES, TABLES_BY_NAME, absent_tables, unusable_tables
 from schemas.validate import KnownKeys, TableValidation, TableValidator
 from transforms.base import ExtractError, SourceExtract
 from transforms.canonical import BatchedExtract
-from transforms.registry import read_batched_extract
+from transforms.registry import read_batched_extract, resolve_format
+
+DEFAULT_DB = "cramp_audit.duckdb"  # outputs.md; a client opening it directly reads audit.runs as written
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,7 @@ class AuditRequest:
     """Everything a run needs, as plain values (so Prefect can show and hash it)."""
 
     source: str
-    db_path: str = "audit.duckdb"
+    db_path: str = DEFAULT_DB
     reports_dir: str = "reports"
     source_format: str | None = None
     period_start: date | None = None
@@ -210,14 +218,19 @@ def _git(checkout: Path, *args: str) -> tuple[bool, str]:
 def load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract_date: date, run_id: str,
                 progress: Progress = _quiet) -> tuple[str, list[TableValidation]]:
     """Replaces staging.* with the validated extract and fills this run's work.quarantine,
-    work.data_quality and work.table_counts, then the value sets and derived lab values, all in one
-    transaction (a crash leaves the previous load). Returns the value sets' checksum and the
-    validations."""
-    from cramp_audit.valuesets import load_value_sets
-
+    work.data_quality and work.table_counts, then the value sets and derived lab values, in the
+    caller's transaction (a run's: staging is replaced when the run is published, not before).
+    Returns the value sets' checksum and the validations."""
     initialise(con)
     run_sql_file(con, "staging_load_settings.sql")
-    con.begin()
+    try:
+        return _load_source(con, extract, extract_date, run_id, progress)
+    finally:
+        run_sql_file(con, "staging_load_finished.sql")
+
+
+def _load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract_date: date, run_id: str,
+                 progress: Progress) -> tuple[str, list[TableValidation]]:
     run_sql_file(con, "staging_clear.sql")
     run_sql_file(con, "work_tables.sql")
     validations = stream_extract(con, extract, extract_date, run_id, progress)
@@ -230,7 +243,6 @@ def load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract
     run_sql_file(con, "derive_labs.sql")
     if "labs" not in unusable:  # the lab-unit check would pass on no rows at all
         con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
-    con.commit()
     return checksum, validations
 
 
@@ -286,52 +298,27 @@ def _report_loaded(progress: Progress, v: TableValidation) -> None:
 
 
 def ingest(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> dict[str, Any]:
-    """Reads, validates and loads the extract into staging (one transaction), and opens the run's
-    ledger row. An unreadable extract raises ExtractError and leaves the database as it was: refused
-    before anything is written when its files or headers show it, else (a bad line deep in a file)
-    its load rolled back and its ledger row removed."""
+    """Reads, validates and loads the extract into staging, inside the run's transaction. An
+    unreadable extract raises ExtractError: refused before anything is written when its files or
+    headers show it, else (a bad line deep in a file) the run session rolls the load back and
+    removes the run's ledger row."""
+    session = session_for(run_id)
+    session.started = True
+    con = session.con
     extract = read_batched_extract(Path(request.source), request.source_format)
     extract_date = extract.extract_date or date.today()
     progress(f"reading {extract.format} extract: {', '.join(extract.tables)}")
-    remove_database = False
-    database_existed = Path(request.db_path).exists()
-    con = connect(request.db_path)
-    try:
-        initialise(con)
-        ledger.mark_interrupted_runs(con)
-        run = ledger.RunRecord(run_id, str(Path(request.source).resolve()), extract.format,
-                               code_version=code_version(), extract_date=extract_date)
-        ledger.start_run(con, run)
-        # The checksum reads every file again: on its own thread, while the load keeps the cores busy.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-checksum") as worker:
-            checksum = worker.submit(source_checksum, extract)
-            try:
-                run.value_sets_checksum, validations = load_source(con, extract, extract_date, run_id, progress)
-            except ExtractError:
-                _forget_run(con, run_id)
-                remove_database = not database_existed
-                raise
-            run.source_checksum = checksum.result()
-        run.rule_pack_version, run.rule_pack_checksum = RULE_PACK_VERSION, rule_pack_checksum()
-        ledger.update_run(con, run)
-    finally:
-        con.close()
-        if remove_database:
-            _remove_database(Path(request.db_path))
+    run = ledger.RunRecord(run_id, str(Path(request.source).resolve()), extract.format, extract_date=extract_date)
+    # The checksum reads every file again: on its own thread, while the load keeps the cores busy.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-checksum") as worker:
+        checksum = worker.submit(source_checksum, extract)
+        run.value_sets_checksum, validations = load_source(con, extract, extract_date, run_id, progress)
+        run.source_checksum = checksum.result()
+    run.rule_pack_version, run.rule_pack_checksum = RULE_PACK_VERSION, rule_pack_checksum()
+    ledger.update_run(con, run)
     return {"run_id": run_id, "format": extract.format,
             "tables": [asdict(s) for s in summarise(extract, validations, RUN_SUMMARY_REASONS)],
             "unusable": unusable_tables(rows_loaded(validations))}
-
-
-def _forget_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    con.rollback()
-    con.execute(sql_text("ledger/forget_run.sql"), {"run_id": run_id})
-
-
-def _remove_database(db_path: Path) -> None:
-    """A database file this run created, and nothing in it but empty tables: gone, as it was."""
-    for path in (db_path, Path(f"{db_path}.wal")):
-        path.unlink(missing_ok=True)
 
 
 def evaluate(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> dict[str, Any]:
@@ -340,58 +327,109 @@ def evaluate(request: AuditRequest, run_id: str, progress: Progress = _quiet) ->
     from cramp_audit.rules_engine import evaluate as evaluate_rules
 
     params = load_parameters(Path(request.config_path) if request.config_path else None)
-    con = connect(request.db_path)
-    try:
-        period_start, period_end = set_parameters(con, params, request.period_start, request.period_end)
-        con.execute(sql_text("ledger/record_parameters.sql"), {
-            "run_id": run_id, "period_start": period_start, "period_end": period_end,
-            "parameters": _json(params)})
-        source_path, = con.execute(sql_text("ledger/run_source.sql"), {"run_id": run_id}).fetchone()
-        evaluate_rules(con, run_id, source_path)
-        cohort, = con.execute(sql_text("summary/cohort_size.sql")).fetchone()
-    finally:
-        con.close()
+    con = session_for(run_id).con
+    period_start, period_end = set_parameters(con, params, request.period_start, request.period_end)
+    con.execute(sql_text("ledger/record_parameters.sql"), {
+        "run_id": run_id, "period_start": period_start, "period_end": period_end, "parameters": _json(params)})
+    # fetchall, not fetchone: the run's connection goes on, and DuckDB refuses a relation query while
+    # an execute() result is unfinished.
+    [(source_path,)] = con.execute(sql_text("ledger/run_source.sql"), {"run_id": run_id}).fetchall()
+    evaluate_rules(con, run_id, source_path)
+    [(cohort,)] = con.execute(sql_text("summary/cohort_size.sql")).fetchall()
     progress(f"cohort {cohort:,} patients; rules evaluated for {period_start} .. {period_end}")
     return {"cohort": cohort, "period_start": str(period_start), "period_end": str(period_end)}
 
 
-def publish(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> None:
-    """All audit.* rows of the run in one transaction, with the ledger row closed as succeeded."""
-    con = connect(request.db_path)
+def publish(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> dict[str, Any]:
+    """The run's outcome, all or nothing: its audit.* rows and its ledger row closed as succeeded
+    (still inside the run's transaction), its reports rendered from those rows into a temporary
+    folder, then one commit (audit.*, staging.* and the ledger at once) and the folder moved into
+    place. A failure before the commit, rendering the reports included, publishes nothing."""
+    session = session_for(run_id)
+    con = session.con
+    run_sql_file(con, "publish.sql")
+    con.execute(sql_text("ledger/succeed_run.sql"), {"run_id": run_id})
+    rules = [dict(zip(RULE_LINE_FIELDS, row, strict=True)) for row in
+             con.execute(sql_text("summary/rule_deviations.sql"), {"run_id": run_id}).fetchall()]
+    with _rendered_reports(con, run_id, Path(request.reports_dir)) as place:
+        session.commit()
+        try:
+            out_dir = place()
+        except OSError as exc:
+            raise OSError(f"run {run_id} is published, but its reports could not be moved into place ({exc}); "
+                          f"`cramp-audit report {run_id}` writes them again") from exc
+    progress(f"results published; reports written to {out_dir}")
+    return {"reports_dir": str(out_dir), "rules": rules}
+
+
+# What the closing lines print per rule (sql/summary/rule_deviations.sql's columns).
+RULE_LINE_FIELDS = ("rule_id", "deviations", "evaluated", "denominator", "deviation_rate")
+
+
+def rebuild_reports(db_path: str, run_id: str, reports_dir: str, progress: Progress = _quiet) -> str:
+    """Writes a stored succeeded run's reports again (`cramp-audit report`), from its audit.* rows and
+    the suppress_below recorded with it, rendered aside and then put in place of any earlier copy."""
+    if not Path(db_path).is_file():
+        raise NoDatabaseError(f"{db_path}: no such database file")
+    con = connect(db_path, read_only=True)
     try:
-        con.begin()
-        run_sql_file(con, "publish.sql")
-        con.execute(sql_text("ledger/succeed_run.sql"), {"run_id": run_id})
-        con.commit()
+        with _rendered_reports(con, run_id, Path(reports_dir)) as place:
+            out_dir = place()
     finally:
         con.close()
-    progress("results published")
+    progress(f"reports of run {run_id} written to {out_dir}")
+    return str(out_dir)
 
 
-def report(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> str:
-    from cramp_audit.config import load_parameters
-    from cramp_audit.reports import write_reports
+@contextmanager
+def _rendered_reports(con: duckdb.DuckDBPyConnection, run_id: str,
+                      reports_dir: Path) -> Iterator[Callable[[], Path]]:
+    """Renders the run's reports (as its audit.* rows read on `con`) into a hidden folder beside
+    their place, and yields a function that moves them into place (replacing an earlier copy).
+    Leaving the block by an error, or without placing them, removes the rendered folder."""
+    from cramp_audit.reports import report_dir, write_reports
 
-    params = load_parameters(Path(request.config_path) if request.config_path else None)
-    con = connect(request.db_path)
+    status, suppress_below = _recorded_run(con, run_id)
+    final = report_dir(reports_dir, run_id)
+    staging_dir = reports_dir / f".{run_id}.partial"
+    shutil.rmtree(staging_dir, ignore_errors=True)  # left by a process that was killed while rendering
     try:
-        paths = write_reports(con, run_id, Path(request.reports_dir), int(params["suppress_below"]))
+        write_reports(con, run_id, staging_dir, suppress_below)
+
+        def place() -> Path:
+            _replace_folder(staging_dir / run_id, final)
+            return final
+
+        yield place
     finally:
-        con.close()
-    out_dir = str(Path(paths[0]).parent) if paths else str(Path(request.reports_dir) / run_id)
-    progress(f"reports written to {out_dir}")
-    return out_dir
+        shutil.rmtree(staging_dir, ignore_errors=True)
 
 
-def fail(request: AuditRequest, run_id: str, error: str) -> None:
-    """Marks the run failed, if it got as far as having a ledger row."""
-    if not Path(request.db_path).exists():
+def _recorded_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, int]:
+    """The run's status and the suppress_below it ran with (audit.runs.parameters), not today's config."""
+    rows = con.execute(sql_text("ledger/run_suppress_below.sql"), {"run_id": run_id}).fetchall()
+    if not rows:
+        raise ledger.UnreportableRunError(f"run {run_id}: no such run in the database")
+    [(status, suppress_below)] = rows
+    if status != "succeeded":
+        raise ledger.UnreportableRunError(f"run {run_id} is {status}: only a succeeded run has results to report")
+    if suppress_below is None:
+        raise ledger.UnreportableRunError(f"run {run_id}: its recorded parameters have no suppress_below")
+    return status, int(suppress_below)
+
+
+def _replace_folder(new: Path, final: Path) -> None:
+    """Moves `new` to `final`; an existing `final` is moved aside first and removed after, so the
+    folder is never missing a file (at worst, after a crash, the earlier copy sits beside it)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if not final.exists():
+        os.replace(new, final)
         return
-    con = connect(request.db_path)
-    try:
-        ledger.fail_run(con, run_id, error)
-    finally:
-        con.close()
+    previous = final.with_name(f".{final.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    os.replace(final, previous)
+    os.replace(new, final)
+    shutil.rmtree(previous, ignore_errors=True)
 
 
 def _json(value: Any) -> str:
@@ -417,24 +455,34 @@ class RunSummary:
     evaluation: dict[str, Any] = field(default_factory=dict)
     reports_dir: str = ""
     error: str = ""
+    rules: list[dict[str, Any]] = field(default_factory=list)  # RULE_LINE_FIELDS per rule, for the closing lines
+
+
+@contextmanager
+def run_session(request: AuditRequest, run_id: str) -> Iterator[RunSession]:
+    """The run's session (lock, connection, transaction, ledger row): the one open in this process
+    for run_id (the command line opens it before Prefect starts, so the flow joins it), else a new
+    one, closed on the way out (a run that did not publish is marked failed)."""
+    if is_open(run_id):
+        yield session_for(run_id)
+        return
+    record = ledger.RunRecord(run_id, str(Path(request.source).resolve()),
+                              resolve_format(Path(request.source), request.source_format),
+                              code_version=code_version())
+    with open_session(request.db_path, request.lock_wait_seconds, record) as session:
+        yield session
 
 
 def run_audit(request: AuditRequest, progress: Progress = _quiet, run_step: StepRunner = _call,
               run_id: str | None = None) -> RunSummary:
-    """ingest → evaluate → publish → report, holding the database for the whole run. Any failure
-    before publish, once the ledger row exists, marks the run failed (audit.* keeps none of its rows)
-    and re-raises; a failure writing reports leaves the published run succeeded and re-raises."""
+    """ingest → evaluate → publish (with the reports), in one run session. Any failure before the
+    commit marks the run failed (audit.* and staging.* keep none of its rows) and re-raises."""
     run_id = run_id or ledger.new_run_id()
     summary = RunSummary(run_id, "running")
-    with exclusive(Path(request.db_path), request.lock_wait_seconds):
-        try:
-            summary.ingest = run_step(ingest, request, run_id, progress)
-            summary.evaluation = run_step(evaluate, request, run_id, progress)
-            run_step(publish, request, run_id, progress)
-        except BaseException as exc:
-            fail(request, run_id, f"{type(exc).__name__}: {exc}")
-            raise
-        summary.status = "succeeded"
-        # Still under the lock: another run cannot hold the file while this one reads it back.
-        summary.reports_dir = run_step(report, request, run_id, progress)
+    with run_session(request, run_id):
+        summary.ingest = run_step(ingest, request, run_id, progress)
+        summary.evaluation = run_step(evaluate, request, run_id, progress)
+        published = run_step(publish, request, run_id, progress)
+    summary.status = "succeeded"
+    summary.reports_dir, summary.rules = published["reports_dir"], published["rules"]
     return summary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cramp_audit.db import connect, sql_text
+from cramp_audit.pipeline import RULE_LINE_FIELDS
 from schemas.spec import TABLES_BY_NAME, unusable_tables
 
 if TYPE_CHECKING:
@@ -35,11 +35,8 @@ def validation_table(extract: SourceExtract | BatchedExtract, counts: list[Table
 
 
 def closing_lines(request: AuditRequest, summary: RunSummary) -> list[str]:
-    con = connect(request.db_path)
-    try:
-        rules = con.execute(sql_text("summary/rule_deviations.sql"), {"run_id": summary.run_id}).fetchall()
-    finally:
-        con.close()
+    """The run's last lines, from its summary alone: the database may already be open in an analyst's
+    client by the time they are printed."""
     cohort = summary.evaluation.get("cohort", 0)
     lines = [f"run {summary.run_id} {summary.status}",
              f"period {summary.evaluation.get('period_start')} .. {summary.evaluation.get('period_end')}",
@@ -48,7 +45,8 @@ def closing_lines(request: AuditRequest, summary: RunSummary) -> list[str]:
     unusable = summary.ingest.get("unusable", [])
     if unusable:
         lines.append(_unusable_line(unusable))
-    for rule_id, deviations, evaluated, denominator, rate in rules:
+    for rule in summary.rules:
+        rule_id, deviations, evaluated, denominator, rate = (rule[name] for name in RULE_LINE_FIELDS)
         shown = "—" if rate is None else f"{rate:.1%}"
         # The rate's base is the patients the rule could judge, not its whole denominator.
         lines.append(f"  {rule_id:<26} {deviations:>6,} deviations of {evaluated:>6,} evaluated ({shown}); "

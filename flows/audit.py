@@ -8,7 +8,8 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from cramp_audit import pipeline
+from cramp_audit import ledger, pipeline
+from cramp_audit.db import first_line
 from cramp_audit.pipeline import AuditRequest, RunSummary
 from flows import local_server, quiet
 from flows.local_server import uses_server  # noqa: F401 - where the command line asks it
@@ -25,10 +26,8 @@ def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
 ingest_task = task(pipeline.ingest, name="ingest-validate-load", retries=2, retry_delay_seconds=10,
                    retry_condition_fn=_is_transient)
 evaluate_task = task(pipeline.evaluate, name="cohort-and-rules")
-publish_task = task(pipeline.publish, name="publish-results")
-report_task = task(pipeline.report, name="write-reports")
-TASKS = {pipeline.ingest: ingest_task, pipeline.evaluate: evaluate_task, pipeline.publish: publish_task,
-         pipeline.report: report_task}
+publish_task = task(pipeline.publish, name="publish-results-and-reports")
+TASKS = {pipeline.ingest: ingest_task, pipeline.evaluate: evaluate_task, pipeline.publish: publish_task}
 
 
 def _log(message: str) -> None:
@@ -60,17 +59,37 @@ def _summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
     return rows
 
 
+class PrefectNotStartedError(RuntimeError):
+    """The flow never got going (Prefect's server or engine failed to start): the run is marked failed."""
+
+
 def run_flow(request: AuditRequest, progress: pipeline.Progress | None = None) -> RunSummary:
     """Runs the flow in this process, against the server PREFECT_API_URL names or else Prefect's local
-    server (flows/local_server.py: started for this run, or the one an outer block holds)."""
+    server (flows/local_server.py: started for this run, or the one an outer block holds). The run's
+    session (lock, ledger row) is opened first and the flow joins it, so a Prefect that fails to start
+    leaves the run in audit.runs, failed with the reason, instead of no trace."""
     quiet.no_analytics()
     quiet.refusals_off_the_console()
-    with local_server.for_runs(progress or _quiet):
+    run_id = ledger.new_run_id()
+    with pipeline.run_session(request, run_id) as session:
         try:
-            return RunSummary(**audit_flow(request.as_dict()))
+            with local_server.for_runs(progress or _quiet):
+                return RunSummary(**audit_flow(request.as_dict(), run_id=run_id))
+        except Exception as exc:
+            quiet.release_frames(exc)
+            if session.started:
+                raise
+            raise PrefectNotStartedError(_not_started_text(exc)) from exc
         except BaseException as exc:
             quiet.release_frames(exc)
             raise
+
+
+def _not_started_text(exc: Exception) -> str:
+    text = first_line(str(exc)) or type(exc).__name__
+    if "--no-prefect" in text:  # flows/local_server.PrefectStartError says what to do itself
+        return text
+    return f"Prefect did not start ({type(exc).__name__}: {text}); `cramp-audit run --no-prefect` runs without it"
 
 
 def _quiet(_: str) -> None:

@@ -1,4 +1,4 @@
--- Settings of the connection that loads staging (it is closed after the load). Batches may be
+-- Set for the load only (staging_load_finished.sql resets it). Batches may be
 -- appended out of row order: ~15 % less CPU for the append, and nothing reads staging's physical
 -- order (every row carries source_file / source_row, and every query that needs an order says so).
 SET preserve_insertion_order = false;

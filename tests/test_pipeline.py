@@ -3,15 +3,17 @@ reach DuckDB, runs are atomic and repeatable, and two runs never interleave."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from cramp_audit import pipeline
 from cramp_audit.db import DatabaseBusyError, connect, exclusive
 from cramp_audit.pipeline import AuditRequest, run_audit
 from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT_PATIENT, write_extract
 
+REPO = Path(__file__).resolve().parent.parent
 AUDIT_TABLES = ("rules", "cohort", "cohort_attrition", "patient_rules", "rule_results", "deviations",
                 "quarantine", "data_quality", "table_counts")
 
@@ -113,9 +115,11 @@ def test_latest_views_show_each_audit_table_for_the_newest_succeeded_run_only(tm
         run_audit(request, run_id="failed-after-newest")
     assert _rows(request.db_path, "SELECT run_id FROM audit.latest_runs") == [(newest,)]
     for table in AUDIT_TABLES:
-        shown = _rows(request.db_path, f"SELECT * FROM audit.latest_{table} ORDER BY ALL")
+        shown = _rows(request.db_path, f"SELECT * EXCLUDE (source_path) FROM audit.latest_{table} ORDER BY ALL")
         stored = _rows(request.db_path, f"SELECT * FROM audit.{table} WHERE run_id = ? ORDER BY ALL", [newest])
         assert shown == stored and shown, table
+        sources = _rows(request.db_path, f"SELECT DISTINCT source_path FROM audit.latest_{table}")
+        assert sources == [(str(Path(request.source).resolve()),)], table
 
 
 def test_failure_in_the_rules_step_leaves_only_the_failed_ledger_row(tmp_path, monkeypatch):
@@ -145,7 +149,14 @@ def test_failure_in_the_rules_step_leaves_only_the_failed_ledger_row(tmp_path, m
 
 def test_a_run_killed_midway_is_marked_failed_by_the_next(tmp_path):
     request = _request(tmp_path, _extract(tmp_path))
-    pipeline.ingest(request, "killed-run")  # the process "dies" here: no evaluate, no publish
+    # A process that dies after its ingest: no evaluate, no publish, no clean-up (os._exit).
+    script = ("import os, sys; from cramp_audit import pipeline; from cramp_audit.pipeline import AuditRequest; "
+              "request = AuditRequest(source=sys.argv[1], db_path=sys.argv[2], source_format='canonical'); "
+              "session = pipeline.run_session(request, 'killed-run'); session.__enter__(); "
+              "pipeline.ingest(request, 'killed-run'); os._exit(9)")
+    died = subprocess.run([sys.executable, "-c", script, request.source, request.db_path], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert died.returncode == 9, died.stderr[-2000:]
     later = run_audit(request)
     statuses = dict(_rows(request.db_path, "SELECT run_id, status FROM audit.runs"))
     assert statuses == {"killed-run": "failed", later.run_id: "succeeded"}
