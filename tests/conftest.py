@@ -77,6 +77,6 @@ def local_flow_run(tmp_path_factory, prefect_home):
     """`cramp-audit run` on the bundled sample, with Prefect in local mode (its own server and state in
     tmp): (work folder, the finished process)."""
     work = tmp_path_factory.mktemp("flow")
-    done = cramp_audit("run", "--db", str(work / "audit.duckdb"), "--reports", str(work / "reports"),
+    done = cramp_audit("run", "--db", str(work / "cramp_audit.duckdb"), "--reports", str(work / "reports"),
                        env=prefect_env(prefect_home(work / "prefect-home")))
     return work, done

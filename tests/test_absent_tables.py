@@ -29,7 +29,7 @@ def _extract_without_labs(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditRequest, RunSummary]:
     tmp_path = tmp_path_factory.mktemp("no-labs")
-    request = AuditRequest(source=str(_extract_without_labs(tmp_path)), db_path=str(tmp_path / "audit.duckdb"),
+    request = AuditRequest(source=str(_extract_without_labs(tmp_path)), db_path=str(tmp_path / "cramp_audit.duckdb"),
                            reports_dir=str(tmp_path / "reports"), source_format="canonical")
     return request, run_audit(request)
 
@@ -98,7 +98,7 @@ def test_a_report_of_an_extract_with_every_table_has_no_absent_table_section(tmp
     source = write_extract(tmp_path / "extract", encounters=[ENCOUNTER], procedures=[PROCEDURE],
                            labs=[{"patient_id": "P1", "code_system": "LOINC", "code": "2601-3",
                                   "collected_date": "2025-03-01", "value_numeric": "0.8", "unit": "mmol/L"}])
-    request = AuditRequest(source=str(source), db_path=str(tmp_path / "audit.duckdb"),
+    request = AuditRequest(source=str(source), db_path=str(tmp_path / "cramp_audit.duckdb"),
                            reports_dir=str(tmp_path / "reports"), source_format="canonical")
     summary = run_audit(request)
     html = (Path(summary.reports_dir) / "report.html").read_text(encoding="utf-8")
@@ -127,7 +127,7 @@ def test_a_labs_file_without_a_usable_row_is_missing_evidence_not_a_deviation(tm
     from cramp_audit.summary import closing_lines
 
     folder = write_extract(tmp_path / "extract", encounters=[ENCOUNTER], procedures=[PROCEDURE], labs=lab_rows)
-    request = AuditRequest(source=str(folder), db_path=str(tmp_path / "audit.duckdb"),
+    request = AuditRequest(source=str(folder), db_path=str(tmp_path / "cramp_audit.duckdb"),
                            reports_dir=str(tmp_path / "reports"), source_format="canonical")
     summary = run_audit(request)
     statuses = _rows(request, "SELECT status, reason FROM audit.patient_rules WHERE run_id = ? "

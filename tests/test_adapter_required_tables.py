@@ -30,7 +30,7 @@ def test_no_medication_source_is_refused(tmp_path, fmt, capsys):
         (extract / name).unlink()
     with pytest.raises(ExtractError, match=f"the {fmt} extract has no source for the required table 'medications'"):
         read_extract(extract, fmt)
-    db = tmp_path / "audit.duckdb"
+    db = tmp_path / "cramp_audit.duckdb"
     assert main(["run", str(extract), "--format", fmt, "--db", str(db), "--no-prefect"]) == 2
     assert "required table 'medications'" in capsys.readouterr().err
     assert not db.exists()

@@ -80,7 +80,7 @@ def test_a_refused_run_is_still_a_failed_flow_and_task_in_prefect(tmp_path, pref
     extract = tmp_path / "extract"
     shutil.copytree(SAMPLE, extract)
     message = _latin1_in_line_27_of_medications(extract)
-    db = str(tmp_path / "audit.duckdb")
+    db = str(tmp_path / "cramp_audit.duckdb")
     done = cramp_audit("run", str(extract), "--db", db, env=prefect_env(tmp_path / "home", api_url=prefect_server))
     assert done.returncode == 2
 

@@ -19,7 +19,7 @@ SAMPLES = {"synthea_csv_v3_0_0": "synthea", "omop_synthea27nj_5_4": "omop", "mim
 @pytest.mark.skipif(not EXTERNAL.is_dir(), reason=f"{EXTERNAL} not present")
 @pytest.mark.parametrize("folder", sorted(SAMPLES))
 def test_run_on_each_real_extract_succeeds_and_reconciles(folder, tmp_path):
-    request = AuditRequest(source=str(EXTERNAL / folder), db_path=str(tmp_path / "audit.duckdb"),
+    request = AuditRequest(source=str(EXTERNAL / folder), db_path=str(tmp_path / "cramp_audit.duckdb"),
                            reports_dir=str(tmp_path / "reports"))  # format detected from the file names
     summary = run_audit(request)
     con = connect(request.db_path, read_only=True)

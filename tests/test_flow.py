@@ -18,7 +18,7 @@ def test_run_through_prefect_audits_the_bundled_sample(local_flow_run):
     lines = done.stdout.splitlines()
     from cramp_audit.db import connect
 
-    con = connect(work / "audit.duckdb", read_only=True)
+    con = connect(work / "cramp_audit.duckdb", read_only=True)
     try:
         run_id, status, source = con.execute("SELECT run_id, status, source_path FROM audit.runs").fetchone()
         cohort = con.execute("SELECT count(*) FROM audit.cohort WHERE run_id = ?", [run_id]).fetchone()[0]
@@ -49,7 +49,7 @@ def test_the_flow_against_a_prefect_server_is_recorded_there(prefect_server, tmp
     from flows.audit import run_flow
 
     assert local_server.uses_server()
-    request = AuditRequest(source=str(REPO / "data_samples" / "sample"), db_path=str(tmp_path / "audit.duckdb"),
+    request = AuditRequest(source=str(REPO / "data_samples" / "sample"), db_path=str(tmp_path / "cramp_audit.duckdb"),
                            reports_dir=str(tmp_path / "reports"))
     summary = run_flow(request)
     assert summary.status == "succeeded" and summary.evaluation["cohort"] > 0
@@ -65,7 +65,7 @@ def test_the_flow_against_a_prefect_server_is_recorded_there(prefect_server, tmp
     flow_run, task_runs, artifacts = asyncio.run(recorded())
     assert flow_run.state.is_completed()
     assert sorted(t.name.rsplit("-", 1)[0] for t in task_runs if t.state.is_completed()) == [
-        "cohort-and-rules", "ingest-validate-load", "publish-results", "write-reports"]
+        "cohort-and-rules", "ingest-validate-load", "publish-results-and-reports"]
     assert any(a.key == "cramp-audit-run-summary" and a.description.endswith(summary.run_id) for a in artifacts)
 
 
@@ -91,7 +91,7 @@ def test_schedule_with_a_server_serves_unpaused_on_shutdown_with_one_run_at_a_ti
     monkeypatch.setattr(audit.audit_flow, "serve", lambda **kwargs: served.update(kwargs))
     monkeypatch.setattr(audit, "run_flow", lambda *args, **kwargs: pytest.fail("ran without the server"))
     assert main(["schedule", "--cron", "0 6 * * 1", str(REPO / "data_samples" / "sample"),
-                 "--db", str(tmp_path / "audit.duckdb"), "--wait", "30"]) == 0
+                 "--db", str(tmp_path / "cramp_audit.duckdb"), "--wait", "30"]) == 0
     assert served["cron"] == "0 6 * * 1" and served["pause_on_shutdown"] is False
     assert served["limit"] == 1 and served["parameters"]["request"]["source"].endswith("sample")
     assert served["parameters"]["request"]["lock_wait_seconds"] == 30

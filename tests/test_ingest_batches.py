@@ -27,7 +27,7 @@ RUN_TABLES = {
 
 
 def _audit(tmp_path: Path, name: str, source: Path = SAMPLE_DIR) -> AuditRequest:
-    request = AuditRequest(source=str(source), db_path=str(tmp_path / name / "audit.duckdb"),
+    request = AuditRequest(source=str(source), db_path=str(tmp_path / name / "cramp_audit.duckdb"),
                            reports_dir=str(tmp_path / name / "reports"), source_format="canonical")
     run_audit(request)
     return request
@@ -67,7 +67,7 @@ def _with_bad_line_deep_in_labs(tmp_path: Path) -> Path:
 def test_a_bad_line_deep_in_a_file_leaves_no_database_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(canonical, "BATCH_ROWS", 50)
     source = _with_bad_line_deep_in_labs(tmp_path)
-    request = AuditRequest(source=str(source), db_path=str(tmp_path / "audit.duckdb"),
+    request = AuditRequest(source=str(source), db_path=str(tmp_path / "cramp_audit.duckdb"),
                            reports_dir=str(tmp_path / "reports"), source_format="canonical")
     with pytest.raises(ExtractError, match=r"labs.csv: line \d+ is not valid UTF-8"):
         run_audit(request)

@@ -70,7 +70,7 @@ def _exit_and_stderr(capsys, argv: list[str]) -> tuple[int, list[str]]:
 def test_missing_required_file_exits_2_with_one_line(tmp_path, capsys):
     write_extract(tmp_path / "x")
     (tmp_path / "x" / "medications.csv").unlink()
-    db = tmp_path / "audit.duckdb"
+    db = tmp_path / "cramp_audit.duckdb"
     status, lines = _exit_and_stderr(capsys, ["run", str(tmp_path / "x"), "--format", "canonical",
                                               "--db", str(db), "--no-prefect"])
     assert status == 2 and len(lines) == 1 and "medications.csv: required file missing" in lines[0]
@@ -106,7 +106,7 @@ def test_bad_usage_exits_2_with_one_line(capsys):
 def test_run_refuses_a_bad_extract_before_starting_prefect(tmp_path, capsys):
     write_extract(tmp_path / "x")
     (tmp_path / "x" / "patients.csv").write_text("patient_id,sex\nP1,F\n")
-    db = tmp_path / "audit.duckdb"
+    db = tmp_path / "cramp_audit.duckdb"
     status, lines = _exit_and_stderr(capsys, ["run", str(tmp_path / "x"), "--db", str(db)])  # the Prefect path
     assert status == 2 and lines == [f"cramp-audit: error: {tmp_path / 'x' / 'patients.csv'}: required column "
                                      "'birth_date' missing"]
@@ -116,7 +116,7 @@ def test_run_refuses_a_bad_extract_before_starting_prefect(tmp_path, capsys):
 def test_a_configuration_with_an_unknown_key_exits_2_before_the_run(tmp_path, capsys):
     config = tmp_path / "site.toml"
     config.write_text("[cohort]\nfollowup = 90\n")
-    db = tmp_path / "audit.duckdb"
+    db = tmp_path / "cramp_audit.duckdb"
     status, lines = _exit_and_stderr(capsys, ["run", "--config", str(config), "--db", str(db), "--no-prefect"])
     assert status == 2 and len(lines) == 1 and str(config) in lines[0] and "followup" in lines[0]
     assert not db.exists()
@@ -173,7 +173,7 @@ def test_a_run_summary_keeps_the_first_reasons_of_the_list_validate_prints():
 def test_a_required_table_without_a_usable_row_stops_the_run(tmp_path, capsys, medications):
     """Audited, an extract without usable medication rows would 'succeed' with no quinine anywhere."""
     write_extract(tmp_path / "x", medications=medications)
-    db = tmp_path / "audit.duckdb"
+    db = tmp_path / "cramp_audit.duckdb"
     status, lines = _exit_and_stderr(capsys, ["run", str(tmp_path / "x"), "--db", str(db), "--no-prefect"])
     errors = [line for line in lines if line.startswith("cramp-audit: error:")]
     assert status == 2 and errors == lines[-1:]  # the progress lines, then one error line

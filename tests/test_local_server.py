@@ -45,7 +45,7 @@ def test_the_start_up_wait_is_generous_unless_the_user_set_prefects_own_setting(
 def test_a_run_whose_server_does_not_answer_in_time_tries_once_more_then_names_no_prefect(tmp_path):
     home = tmp_path / "prefect-home"
     env = prefect_env(home) | {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "1"}
-    done = cramp_audit("run", str(SAMPLE), "--db", str(tmp_path / "audit.duckdb"), env=env)
+    done = cramp_audit("run", str(SAMPLE), "--db", str(tmp_path / "cramp_audit.duckdb"), env=env)
     lines = done.stderr.splitlines()
     assert done.returncode == 1, done.stderr
     assert lines[:2] == [

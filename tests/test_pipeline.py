@@ -30,7 +30,7 @@ def _extract(tmp_path, **tables):
 
 
 def _request(tmp_path, source) -> AuditRequest:
-    return AuditRequest(source=str(source), db_path=str(tmp_path / "audit.duckdb"),
+    return AuditRequest(source=str(source), db_path=str(tmp_path / "cramp_audit.duckdb"),
                         reports_dir=str(tmp_path / "reports"), source_format="canonical")
 
 
@@ -165,7 +165,7 @@ def test_a_run_killed_midway_is_marked_failed_by_the_next(tmp_path):
 
 def test_a_second_run_on_a_busy_database_is_refused(tmp_path):
     request = _request(tmp_path, _extract(tmp_path))
-    with exclusive(tmp_path / "audit.duckdb"), pytest.raises(DatabaseBusyError, match="another cramp-audit run"):
+    with exclusive(tmp_path / "cramp_audit.duckdb"), pytest.raises(DatabaseBusyError, match="another cramp-audit run"):
         run_audit(request)
 
 
@@ -186,7 +186,7 @@ def test_closing_lines_give_each_rate_with_the_patients_it_is_a_rate_of(tmp_path
     from cramp_audit.summary import closing_lines
 
     sample = Path(__file__).resolve().parent.parent / "data_samples" / "sample"
-    request = AuditRequest(source=str(sample), db_path=str(tmp_path / "audit.duckdb"),
+    request = AuditRequest(source=str(sample), db_path=str(tmp_path / "cramp_audit.duckdb"),
                            reports_dir=str(tmp_path / "reports"))
     lines = closing_lines(request, run_audit(request))
     results = _rows(request.db_path, "SELECT rule_id, deviations, denominator - exclusions - not_evaluable, "

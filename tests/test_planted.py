@@ -35,7 +35,7 @@ def generated_parquet_extract(tmp_path_factory) -> Path:
 
 
 def _audit(source: Path, tmp_path: Path) -> tuple[str, dict[str, pl.DataFrame]]:
-    request = AuditRequest(source=str(source), db_path=str(tmp_path / "audit.duckdb"),
+    request = AuditRequest(source=str(source), db_path=str(tmp_path / "cramp_audit.duckdb"),
                            reports_dir=str(tmp_path / "reports"))
     run_id = run_audit(request).run_id
     con = connect(request.db_path, read_only=True)

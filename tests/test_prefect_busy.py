@@ -21,7 +21,7 @@ def test_a_run_through_prefect_succeeds_while_two_busy_loops_hold_both_cores(tmp
         time.sleep(1)  # the loops have the cores before the run starts
         assert all(loop.poll() is None for loop in loops)
         started = time.monotonic()
-        done = cramp_audit("run", "--db", str(tmp_path / "audit.duckdb"), "--reports", str(tmp_path / "reports"),
+        done = cramp_audit("run", "--db", str(tmp_path / "cramp_audit.duckdb"), "--reports", str(tmp_path / "reports"),
                            env=prefect_env(prefect_home(tmp_path / "prefect-home")))
         took = time.monotonic() - started
     finally:
@@ -34,7 +34,7 @@ def test_a_run_through_prefect_succeeds_while_two_busy_loops_hold_both_cores(tmp
                                "take up to 240 s")
     [ready] = [line for line in lines if "Prefect's local server is ready" in line]
     print(f"run took {took:.1f} s with both cores busy; {ready}")
-    con = connect(tmp_path / "audit.duckdb", read_only=True)
+    con = connect(tmp_path / "cramp_audit.duckdb", read_only=True)
     try:
         [(status,)] = con.execute("SELECT status FROM audit.runs").fetchall()
     finally:

@@ -34,7 +34,7 @@ INSERT INTO audit.rules VALUES ('old-run', 'LC-QUININE', 'Quinine prescribed', '
 
 
 def _request(tmp_path: Path) -> AuditRequest:
-    return AuditRequest(source=str(write_extract(tmp_path / "extract")), db_path=str(tmp_path / "audit.duckdb"),
+    return AuditRequest(source=str(write_extract(tmp_path / "extract")), db_path=str(tmp_path / "cramp_audit.duckdb"),
                         reports_dir=str(tmp_path / "reports"), source_format="canonical")
 
 

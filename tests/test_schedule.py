@@ -135,10 +135,10 @@ def local_mode(monkeypatch):
 
 
 def test_schedule_without_a_server_runs_the_flow_itself_until_stopped(local_mode, tmp_path, capsys):
-    argv = ["schedule", "--cron", "0 6 * * 1", str(SAMPLE), "--db", str(tmp_path / "audit.duckdb"), "--wait", "30"]
+    argv = ["schedule", "--cron", "0 6 * * 1", str(SAMPLE), "--db", str(tmp_path / "cramp_audit.duckdb"), "--wait", "30"]
     assert main(argv) == 0
     [request] = local_mode
-    assert request.lock_wait_seconds == 30 and request.db_path == str(tmp_path / "audit.duckdb")
+    assert request.lock_wait_seconds == 30 and request.db_path == str(tmp_path / "cramp_audit.duckdb")
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == ("2025-01-06 06:00:00 run r1 succeeded: cohort 1,234 patients; reports: reports/r1; "
                         "next run at Mon 2025-01-13 06:00")
@@ -210,7 +210,7 @@ def test_connect_names_a_foreign_file_or_folder_and_still_creates_a_new_database
     for path in (text, tmp_path):
         with pytest.raises(NotADatabaseError, match=f"^{re.escape(str(path))}: not a DuckDB database"):
             connect(path)
-    fresh = tmp_path / "new" / "audit.duckdb"
+    fresh = tmp_path / "new" / "cramp_audit.duckdb"
     fresh.parent.mkdir()
     connect(fresh).close()
     assert fresh.is_file()
@@ -230,7 +230,7 @@ def test_schedule_in_local_mode_keeps_one_server_for_its_runs_and_sigterm_leaves
 
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     command = [sys.executable, str(REPO / "tests" / "fast_clock_schedule.py"), "2", "schedule", "--cron", "0 6 * * *",
-               str(SAMPLE), "--db", str(tmp_path / "audit.duckdb"), "--reports", str(tmp_path / "reports")]
+               str(SAMPLE), "--db", str(tmp_path / "cramp_audit.duckdb"), "--reports", str(tmp_path / "reports")]
     with open(out, "w") as stdout, open(err, "w") as stderr:
         process = subprocess.Popen(command, cwd=REPO, env=prefect_env(prefect_home(tmp_path / "prefect-home")),
                                    stdout=stdout, stderr=stderr, text=True)
