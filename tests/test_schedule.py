@@ -135,7 +135,8 @@ def local_mode(monkeypatch):
 
 
 def test_schedule_without_a_server_runs_the_flow_itself_until_stopped(local_mode, tmp_path, capsys):
-    argv = ["schedule", "--cron", "0 6 * * 1", str(SAMPLE), "--db", str(tmp_path / "cramp_audit.duckdb"), "--wait", "30"]
+    argv = ["schedule", "--cron", "0 6 * * 1", str(SAMPLE), "--db", str(tmp_path / "cramp_audit.duckdb"),
+            "--wait", "30"]
     assert main(argv) == 0
     [request] = local_mode
     assert request.lock_wait_seconds == 30 and request.db_path == str(tmp_path / "cramp_audit.duckdb")
