@@ -22,7 +22,8 @@ PROCESS_STARTED = time.perf_counter()
 def _request(source: str, workdir: Path) -> Any:
     from cramp_audit.pipeline import AuditRequest
 
-    return AuditRequest(source=source, db_path=str(workdir / "audit.duckdb"), reports_dir=str(workdir / "reports"))
+    return AuditRequest(source=source, db_path=str(workdir / "cramp_audit.duckdb"),
+                        reports_dir=str(workdir / "reports"))
 
 
 def _progress(message: str) -> None:

@@ -113,7 +113,7 @@ class Bench:
         log(f"  {case.name} #{attempt}: floor {floor_s:.2f} s ({floor_rows:,} rows); audit {plain.run_s:.1f} s "
             f"[{steps}], peak {plain.peak_rss_bytes / GIB:.2f} GiB")
         if case.patients == HUNDRED_K and result.planted is None:
-            result.planted = check_planted(source, plain.workdir / "audit.duckdb", plain.run_id)
+            result.planted = check_planted(source, plain.workdir / "cramp_audit.duckdb", plain.run_id)
             log(f"  planted deviations: {result.planted.missed} missed, {result.planted.extra} extra")
         shutil.rmtree(plain.workdir, ignore_errors=True)
         if self.api_url:
@@ -162,7 +162,7 @@ def _machine() -> str:
 def _definitions() -> list[str]:
     return ["Columns: **rows** = rows read over the six tables; **floor** = DuckDB parsing every column of every",
             "table file once (bench/floor.py says how); **audit** = `run_audit` as plain functions (ingest, evaluate,",
-            "publish, report) in a fresh process, imports excluded; **peak memory** = that process's peak RSS",
+            "publish with its reports) in a fresh process, imports excluded; **peak memory** = that process's peak RSS",
             "(wait4 rusage); **flow overhead** = wall time of the same audit through `flows.audit.run_flow` against",
             "a local Prefect server minus the plain process's wall time (both spawn to exit, imports included).",
             "Extracts come from `data_samples.generate --seed 42` and are read from the OS page cache."]

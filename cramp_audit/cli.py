@@ -6,10 +6,7 @@ untouched); 3 the database is busy with another run; 1 any other failure (the ru
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -147,23 +144,6 @@ def _warn_about_db_name(db_path: str) -> None:
         print(f"cramp-audit: warning: {warning}", file=sys.stderr, flush=True)
 
 
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (a service manager, `kill`) stops the command as Ctrl-C does: the run in progress is
-    rolled back and marked failed, instead of staying 'running' until the next run notices."""
-    from cramp_audit.session import RunTerminated
-
-    def terminate(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the clean-up that follows must finish
-        raise RunTerminated
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _preflight(request: AuditRequest) -> None:
     """Refuses an unreadable extract or a --db file that is not a DuckDB database (exit 2) before
     Prefect, the extract's load or the database start."""
@@ -193,7 +173,9 @@ def command_run(args: argparse.Namespace) -> int:
 
     request = _request(args)
     _preflight(request)
-    with _sigterm_interrupts():
+    from cramp_audit.session import sigterm_interrupts
+
+    with sigterm_interrupts():
         if args.no_prefect:
             from cramp_audit.pipeline import run_audit
 
@@ -255,7 +237,9 @@ def command_report(args: argparse.Namespace) -> int:
 
     _refuse_foreign_database(Path(args.db))
     _warn_about_db_name(args.db)
-    with _sigterm_interrupts():
+    from cramp_audit.session import sigterm_interrupts
+
+    with sigterm_interrupts():
         out_dir = rebuild_reports(args.db, args.run_id, args.reports, progress=_progress)
     print(f"reports: {out_dir}")
     return EXIT_OK

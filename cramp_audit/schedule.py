@@ -4,14 +4,13 @@ local wall-clock time. One run at a time: the loop is sequential, so runs never 
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 
 from cronsim import CronSim, CronSimError
+
+from cramp_audit.session import sigterm_interrupts
 
 Clock = Callable[[], datetime]  # naive local time, like datetime.now
 Sleep = Callable[[float], None]
@@ -57,7 +56,7 @@ def run_on_schedule(expression: str, run: Run, now: Clock | None = None, sleep: 
     say(f"schedule {expression!r} in local time; first run at {fire:{SHOWN}} (Ctrl-C stops)")
     running = False
     try:
-        with _sigterm_stops():
+        with sigterm_interrupts():
             while True:
                 _sleep_until(fire, now, sleep)
                 started = now()
@@ -81,21 +80,6 @@ def _sleep_until(when: datetime, now: Clock, sleep: Sleep) -> None:
         sleep(min(left, CHECK_EVERY_SECONDS))
 
 
-@contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    """SIGTERM (a service manager stopping us) stops the schedule the way Ctrl-C does."""
-    if threading.current_thread() is not threading.main_thread():  # signals only reach the main thread
-        yield
-        return
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -16,6 +16,8 @@ stays behind at module level: the registry holds a session only while it is open
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +47,26 @@ class NoSessionError(RuntimeError):
 
 class RunTerminated(KeyboardInterrupt):
     """The process was asked to stop (SIGTERM): handled as Ctrl-C is, under its own name."""
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a service manager, `kill`) stops the command as Ctrl-C does, as RunTerminated: the run
+    in progress is rolled back and marked failed ("terminated"), instead of staying 'running' until the
+    next run notices. Only the main thread receives signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the clean-up that follows must finish
+        raise RunTerminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
