@@ -75,11 +75,12 @@ from markupsafe import Markup
 from cramp_audit.db import sql_text
 from schemas.checks import CHECKS_FILE
 from schemas.spec import USABLE_ROWS_CHECK
+from schemas.vocabularies import severity_colours, severity_names
 
 NO_RATE = "—"  # shown where a rate is empty (nothing to evaluate, or suppressed)
 COUNT_COLUMNS = ("denominator", "exclusions", "not_evaluable", "deviations")
 TABLE_COUNT_COLUMNS = ("rows_read", "rows_loaded", "rows_rejected", "rows_repaired", "rows_skipped")
-SEVERITY_COLOURS = {"high": "#b2182b", "medium": "#b35806", "low": "#4d7ea8"}  # as the page's badges
+SEVERITY_COLOURS = severity_colours()  # schemas/severities.csv, as the page's badges
 
 RULE_SUMMARY_CSV = "rule_summary.csv"
 RULE_BY_SITE_CSV = "rule_by_site.csv"
@@ -153,7 +154,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection, run_id: str, suppress_below
         attrition=query_report(con, "cohort_attrition", run_id=run_id),
         rule_summary=query_report(con, "rule_summary", run_id=run_id),
         rule_by_site=query_report(con, "rule_by_site", run_id=run_id, suppress_below=suppress_below),
-        worklist=query_report(con, "worklist", run_id=run_id),
+        worklist=query_report(con, "worklist", run_id=run_id, severities=severity_names()),
         data_quality=query_report(con, "data_quality", run_id=run_id, usable_rows_check=USABLE_ROWS_CHECK,
                                   checks_catalogue=str(CHECKS_FILE)),
         data_quality_totals=query_report(con, "data_quality_totals", run_id=run_id).row(0, named=True),
@@ -386,6 +387,7 @@ def render_report_html(data: ReportData, suppress_below: int) -> str:
         parameters=flatten_parameters(data.run["parameters"]),
         attrition=data.attrition.to_dicts(),
         rules=data.rule_summary.to_dicts(),
+        severity_colours=SEVERITY_COLOURS,
         table_counts=table_counts.to_dicts(),
         table_totals=table_counts.select(pl.col(TABLE_COUNT_COLUMNS).sum()).row(0, named=True),
         failed_checks=data.data_quality.filter(pl.col("kind") == "check").to_dicts(),
