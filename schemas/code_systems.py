@@ -69,18 +69,13 @@ def code_system_token(name: pl.Expr) -> pl.Expr:
     return key.replace_strict(_tokens_by_key(), default=None, return_dtype=pl.String)
 
 
-def code_system_tokens(names: pl.Series) -> pl.Series:
-    """token_of for a column: each distinct spelling is looked up once (a batch has millions of rows
-    and a handful of spellings); null when unknown."""
-    distinct = names.drop_nulls().unique()
-    tokens = [token_of(n) for n in distinct.to_list()]
-    return names.replace_strict(distinct, pl.Series(tokens, dtype=pl.String), default=None, return_dtype=pl.String)
-
-
 def canonical_system_column(names: pl.Series) -> pl.Series:
     """A canonical extract's code_system column: a known spelling becomes its token; an unknown one
-    stays as written (upper case), so validation rejects it naming what the file had."""
-    return pl.select(pl.coalesce(code_system_tokens(names), names.str.to_uppercase())).to_series().alias(names.name)
+    stays as written (upper case), so validation rejects it. Each distinct spelling is looked up
+    once (a batch has millions of rows and a handful of spellings)."""
+    distinct = names.drop_nulls().unique()
+    tokens = [token_of(n) or n.upper() for n in distinct.to_list()]
+    return names.replace_strict(distinct, pl.Series(tokens, dtype=pl.String), default=None, return_dtype=pl.String)
 
 
 def normalise_code(code_system: str, code: str) -> str:
