@@ -33,7 +33,6 @@ RULES_DIR = SQL_DIR / "rules"
 RULE_PACK_VERSION = "1"  # rules.md: "The leg-cramps rule pack, version 1"
 
 ROLE_COLUMNS = ("patient_id", "role", "event_date", "explanation", "evidence")
-ROLES = ("denominator", "exclusion", "not_evaluable", "deviation")
 SEVERITIES = tuple(severity_names())  # schemas/severities.csv
 REQUIRED_HEADER_KEYS = ("rule_id", "title", "severity", "guideline", "value_sets", "parameters")
 # Variables cohort.sql and the matching step read besides the rules' own parameters.
