@@ -1,5 +1,6 @@
 -- worklist.csv: one row per deviation event, for clinical follow-up (internal use: names patients).
--- Most severe first ($severities: names by rank, schemas/severities.csv); the evidence JSON stays in audit.deviations (one value per cell here).
+-- Most severe first ($severities: the names by rank, schemas/severities.csv); the evidence JSON stays
+-- in audit.deviations (one value per cell here).
 SELECT patient_id, rule_id, severity, event_date, explanation
 FROM audit.deviations
 WHERE run_id = $run_id

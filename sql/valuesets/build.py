@@ -41,7 +41,6 @@ DEFAULT_REFERENCE = Path(os.environ.get("CRAMP_AUDIT_REFERENCE",
 SUPPLEMENT = HERE / "supplement"
 ICD9_FILE = "icd9cm_conditions.csv"
 
-
 MEMBER_COLUMNS = ("value_set", "code_system", "code", "display", "source")
 EXCLUSION_COLUMNS = (*MEMBER_COLUMNS, "concept_group")
 SKIPPED_COLUMNS = ("value_set", "file", "concept_group", "code_system", "code", "display", "reason")
