@@ -29,18 +29,10 @@ from pathlib import Path
 
 import duckdb
 
-# canonical code_system -> FHIR system URI (the ones transforms/common.CODE_SYSTEM_ALIASES knows)
-SYSTEMS = {
-    "SNOMED": "http://snomed.info/sct",
-    "ICD10CM": "http://hl7.org/fhir/sid/icd-10-cm",
-    "ICD9CM": "http://hl7.org/fhir/sid/icd-9-cm",
-    "RXNORM": "http://www.nlm.nih.gov/research/umls/rxnorm",
-    "NDC": "http://hl7.org/fhir/sid/ndc",
-    "LOINC": "http://loinc.org",
-    "CPT": "http://www.ama-assn.org/go/cpt",
-    "HCPCS": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
-    "ICD10PCS": "http://www.cms.gov/Medicare/Coding/ICD10",
-}
+from schemas.code_systems import code_systems
+
+# canonical code_system -> its FHIR system URI (schemas/code_systems.csv)
+SYSTEMS = {s.token: s.uris[0] for s in code_systems().values() if s.uris}
 GENDERS = {"M": "male", "F": "female", "O": "other", "U": "unknown"}
 ACT_CODES = {"ambulatory": "AMB", "inpatient": "IMP", "emergency": "EMER", "home": "HH", "virtual": "VR",
              "observation": "OBSENC", "short stay": "SS", "pre-admission": "PRENC", "field": "FLD"}

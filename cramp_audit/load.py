@@ -12,20 +12,16 @@ import duckdb
 import polars as pl
 
 from cramp_audit.db import sql_text
+from schemas.code_systems import normalised_code
 from schemas.spec import SOURCE_FILE, SOURCE_ROW
 from schemas.validate import TableValidation, unusable_table_quality
-
-# ICD codes are compared without their dot (rules.md: R25.2 = R252).
-DOTLESS_CODE_SYSTEMS = ("ICD10CM", "ICD9CM", "ICD10PCS")
 
 
 def staging_rows(table_name: str, loaded: pl.DataFrame) -> pl.DataFrame:
     """Validated rows in staging form: normalised codes, daily dose, source pointers."""
     exprs: list[pl.Expr] = [pl.col(SOURCE_FILE).alias("source_file"), pl.col(SOURCE_ROW).alias("source_row")]
     if "code" in loaded.columns:
-        code = pl.col("code").str.to_uppercase().str.strip_chars()
-        exprs.append(pl.when(pl.col("code_system").is_in(DOTLESS_CODE_SYSTEMS))
-                     .then(code.str.replace_all(".", "", literal=True)).otherwise(code).alias("code"))
+        exprs.append(normalised_code(pl.col("code_system"), pl.col("code")).alias("code"))
     if table_name == "medications":
         exprs += [pl.col("route").str.to_lowercase(),
                   (pl.col("dose_value") * pl.col("frequency_per_day")).alias("daily_dose")]

@@ -22,11 +22,12 @@ data_quality.csv
       kind = "check":  one row per failed check (audit.data_quality, passed = false), filling
                        table_name, check_name, rows_checked, rows_failed; the check failed by an
                        optional table without usable rows ("table:has_usable_rows") also fills
-                       rules_not_evaluable: the rules that need that table, comma separated.
+                       rules_not_evaluable: the rules that need that table, comma separated;
+                       meaning: what the check means (schemas/checks.csv).
     An absent optional table also has a counts row: every count 0, skip_reason "file not in the extract".
     Columns, in order: kind, table_name, source_table, rows_read, rows_loaded, rows_rejected,
     rows_repaired, rows_skipped, skip_reason, check_name, rows_checked, rows_failed,
-    rules_not_evaluable. Cells that do not apply to a row's kind are empty. Counts rows come first.
+    rules_not_evaluable, meaning. Cells that do not apply to a row's kind are empty. Counts rows come first.
 report.html
     For a quality committee: run details, cohort and attrition, the rule summary with a chart of
     deviation rate per rule, a rule × site chart (suppression as in rule_by_site.csv), the data
@@ -72,12 +73,14 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from cramp_audit.db import sql_text
+from schemas.checks import CHECKS_FILE
 from schemas.spec import USABLE_ROWS_CHECK
+from schemas.vocabularies import severity_colours, severity_names
 
 NO_RATE = "—"  # shown where a rate is empty (nothing to evaluate, or suppressed)
 COUNT_COLUMNS = ("denominator", "exclusions", "not_evaluable", "deviations")
 TABLE_COUNT_COLUMNS = ("rows_read", "rows_loaded", "rows_rejected", "rows_repaired", "rows_skipped")
-SEVERITY_COLOURS = {"high": "#b2182b", "medium": "#b35806", "low": "#4d7ea8"}  # as the page's badges
+SEVERITY_COLOURS = severity_colours()  # schemas/severities.csv, as the page's badges
 
 RULE_SUMMARY_CSV = "rule_summary.csv"
 RULE_BY_SITE_CSV = "rule_by_site.csv"
@@ -151,8 +154,9 @@ def read_report_data(con: duckdb.DuckDBPyConnection, run_id: str, suppress_below
         attrition=query_report(con, "cohort_attrition", run_id=run_id),
         rule_summary=query_report(con, "rule_summary", run_id=run_id),
         rule_by_site=query_report(con, "rule_by_site", run_id=run_id, suppress_below=suppress_below),
-        worklist=query_report(con, "worklist", run_id=run_id),
-        data_quality=query_report(con, "data_quality", run_id=run_id, usable_rows_check=USABLE_ROWS_CHECK),
+        worklist=query_report(con, "worklist", run_id=run_id, severities=severity_names()),
+        data_quality=query_report(con, "data_quality", run_id=run_id, usable_rows_check=USABLE_ROWS_CHECK,
+                                  checks_catalogue=str(CHECKS_FILE)),
         data_quality_totals=query_report(con, "data_quality_totals", run_id=run_id).row(0, named=True),
     )
 
@@ -383,6 +387,7 @@ def render_report_html(data: ReportData, suppress_below: int) -> str:
         parameters=flatten_parameters(data.run["parameters"]),
         attrition=data.attrition.to_dicts(),
         rules=data.rule_summary.to_dicts(),
+        severity_colours=SEVERITY_COLOURS,
         table_counts=table_counts.to_dicts(),
         table_totals=table_counts.select(pl.col(TABLE_COUNT_COLUMNS).sum()).row(0, named=True),
         failed_checks=data.data_quality.filter(pl.col("kind") == "check").to_dicts(),

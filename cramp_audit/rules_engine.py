@@ -27,13 +27,13 @@ import polars as pl
 from cramp_audit.db import SQL_DIR, run_sql_file, set_variable, sql_text
 from cramp_audit.valuesets import REF_TABLES, VALUESETS_DIR, load_value_sets
 from schemas.spec import OPTIONAL_TABLES
+from schemas.vocabularies import role_names, severity_names
 
 RULES_DIR = SQL_DIR / "rules"
 RULE_PACK_VERSION = "1"  # rules.md: "The leg-cramps rule pack, version 1"
 
 ROLE_COLUMNS = ("patient_id", "role", "event_date", "explanation", "evidence")
-ROLES = ("denominator", "exclusion", "not_evaluable", "deviation")
-SEVERITIES = ("high", "medium", "low")
+SEVERITIES = tuple(severity_names())  # schemas/severities.csv
 REQUIRED_HEADER_KEYS = ("rule_id", "title", "severity", "guideline", "value_sets", "parameters")
 # Variables cohort.sql and the matching step read besides the rules' own parameters.
 ENGINE_PARAMETERS = ("period_start", "period_end", "min_age_years", "followup_days", "mg_low_mmol", "k_low_mmol")
@@ -227,7 +227,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str,
     _write_rule_tables(con, run_id, rules, unusable)
     for rule in rules:
         _run_rule(con, rule)
-    problems = con.execute(sql_text("check_roles.sql")).fetchall()
+    problems = con.execute(sql_text("check_roles.sql"), {"roles": role_names()}).fetchall()
     if problems:
         raise RuleError("rule output breaks the contract: "
                         + "; ".join(f"{rule_id}: {problem} ({rows} rows)" for rule_id, problem, rows in problems))

@@ -9,4 +9,4 @@ TABLE = LABS
 
 
 def extra_checks() -> list[RowCheck]:
-    return [known_unit("unit", known_units("lab"))]
+    return [known_unit(TABLE, "unit", known_units("lab"))]

@@ -10,8 +10,8 @@ TABLE = MEDICATIONS
 
 def extra_checks() -> list[RowCheck]:
     return [
-        positive("dose_value"),
-        positive("frequency_per_day"),
-        known_unit("dose_unit", known_units("dose")),
-        one_of("status", list(MEDICATION_STATUSES), "status"),
+        positive(TABLE, "dose_value"),
+        positive(TABLE, "frequency_per_day"),
+        known_unit(TABLE, "dose_unit", known_units("dose")),
+        one_of(TABLE, "status", MEDICATION_STATUSES),
     ]

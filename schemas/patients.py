@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from schemas.checks import REJECTED, RowCheck, one_of
+from schemas.checks import RowCheck, one_of, row_check
 from schemas.spec import PATIENTS, SEXES
 
 TABLE = PATIENTS
@@ -10,7 +10,6 @@ TABLE = PATIENTS
 
 def extra_checks() -> list[RowCheck]:
     return [
-        one_of("sex", list(SEXES), "sex"),
-        RowCheck("death_date", "before_birth", lambda: pl.col("death_date") >= pl.col("birth_date"), REJECTED,
-                 "death_date before birth_date"),
+        one_of(TABLE, "sex", SEXES),
+        row_check(TABLE, "death_date", "before_birth", lambda: pl.col("death_date") >= pl.col("birth_date")),
     ]

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-# Code-system tokens a canonical extract may use (extract-format.md), plus the ones real
-# sources need (ICD9CM history, ICD10PCS procedures, NDC drugs, LOCAL codes matched by text).
+# Code-system tokens each table accepts (extract-format.md), plus the ones real sources need (ICD9CM
+# history, ICD10PCS procedures, NDC drugs, LOCAL codes matched by text), in the order the reasons of
+# code_system:unknown list them. Each token and its spellings are defined in code_systems.csv.
 CODE_SYSTEMS: dict[str, tuple[str, ...]] = {
     "diagnoses": ("ICD10CM", "ICD9CM", "SNOMED"),
     "medications": ("RXNORM", "NDC", "LOCAL"),

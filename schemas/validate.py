@@ -19,13 +19,12 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from schemas.checks import ENCOUNTER_KNOWN, KEY_FIRST, PATIENT_KNOWN, REJECTED, REPAIRED, RowCheck, raw
+from schemas.code_systems import canonical_system_column
 from schemas.models import checks_for, schema_for
 from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME, USABLE_ROWS_CHECK
 
 ROW_INDEX = "_row_index"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
-CODE_SYSTEM_ALIASES = {"SNOMEDCT": "SNOMED", "SNOMED-CT": "SNOMED", "SCT": "SNOMED", "ICD-10-CM": "ICD10CM",
-                       "ICD-9-CM": "ICD9CM", "CPT4": "CPT", "RXNORM": "RXNORM"}
 
 QUARANTINE_SCHEMA = {"table_name": pl.String, "source_file": pl.String, "source_row": pl.Int64,
                      "action": pl.String, "field": pl.String, "check_name": pl.String, "reason": pl.String,
@@ -93,8 +92,7 @@ def _typed(frame: pl.DataFrame, table_name: str, flags: dict[str, pl.Series | pl
             exprs += [pl.col(col.name).alias(raw(col.name)),
                       pl.col(col.name).cast(pl.Float64, strict=False).alias(col.name)]
     if "code_system" in table.column_names:
-        upper = pl.col("code_system").str.to_uppercase()
-        exprs.append(upper.replace(CODE_SYSTEM_ALIASES).alias("code_system"))
+        exprs.append(canonical_system_column(frame["code_system"]))
     if "sex" in table.column_names:
         exprs.append(pl.col("sex").str.to_uppercase())
     if "status" in table.column_names:

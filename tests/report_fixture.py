@@ -164,10 +164,10 @@ def insert_data_quality(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany(
         "INSERT INTO audit.data_quality (run_id, table_name, check_name, rows_checked, rows_failed, passed)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        [(RUN_ID, "labs", "unit_known", 800, 17, False),
-         (RUN_ID, "medications", "daily_dose_known", 2780, 45, False),
-         (RUN_ID, "patients", "birth_date_present", 1200, 0, True),
-         (RUN_ID, "diagnoses", "code_system_known", 5380, 0, True)],
+        [(RUN_ID, "labs", "unit:unknown_unit", 800, 17, False),
+         (RUN_ID, "medications", "dose_value:not_positive", 2780, 45, False),
+         (RUN_ID, "patients", "birth_date:missing", 1200, 0, True),
+         (RUN_ID, "diagnoses", "code_system:unknown", 5380, 0, True)],
     )
 
 

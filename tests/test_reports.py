@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import duckdb
@@ -11,6 +12,7 @@ import polars as pl
 import pytest
 
 from cramp_audit.reports import format_rate, write_reports
+from schemas.checks import catalogued
 from tests.report_fixture import (
     DEVIATION_ROWS,
     EXPLANATION,
@@ -226,7 +228,7 @@ def test_data_quality_has_counts_per_table_then_each_failed_check(reports: Path)
 
     assert list(rows[0]) == ["kind", "table_name", "source_table", "rows_read", "rows_loaded", "rows_rejected",
                              "rows_repaired", "rows_skipped", "skip_reason", "check_name", "rows_checked",
-                             "rows_failed", "rules_not_evaluable"]
+                             "rows_failed", "rules_not_evaluable", "meaning"]
     assert [(r["kind"], r["table_name"]) for r in rows] == [
         ("counts", "diagnoses"), ("counts", "labs"), ("counts", "medications"), ("counts", "patients"),
         ("check", "labs"), ("check", "medications")]
@@ -234,11 +236,13 @@ def test_data_quality_has_counts_per_table_then_each_failed_check(reports: Path)
         "kind": "counts", "table_name": "diagnoses", "source_table": "conditions.csv", "rows_read": "5400",
         "rows_loaded": "5380", "rows_rejected": "6", "rows_repaired": "3", "rows_skipped": "14",
         "skip_reason": "not a diagnosis, e.g. 'finding'", "check_name": "", "rows_checked": "", "rows_failed": "",
-        "rules_not_evaluable": ""}
+        "rules_not_evaluable": "", "meaning": ""}
     assert rows[4] == {
         "kind": "check", "table_name": "labs", "source_table": "", "rows_read": "", "rows_loaded": "",
         "rows_rejected": "", "rows_repaired": "", "rows_skipped": "", "skip_reason": "",
-        "check_name": "unit_known", "rows_checked": "800", "rows_failed": "17", "rules_not_evaluable": ""}
+        "check_name": "unit:unknown_unit", "rows_checked": "800", "rows_failed": "17", "rules_not_evaluable": "",
+        "meaning": catalogued("labs", "unit:unknown_unit").meaning}
+    assert rows[4]["meaning"].startswith("unit is not a unit schemas/units.csv knows")  # the catalogue's words
 
 
 # --- CSV conventions -----------------------------------------------------------------------------
@@ -295,7 +299,8 @@ def test_page_has_run_details_cohort_charts_data_quality_and_statements(reports:
     html = (reports / "report.html").read_text(encoding="utf-8")
 
     for text in [RUN_ID, "synthea", "2023-06-01", "2024-05-31", "2024-06-03 06:00:01", "2024-06-03 06:02:45",
-                 "cohort.followup_days", "unit_known", "daily_dose_known", "alive at index",
+                 "cohort.followup_days", "unit:unknown_unit", "dose_value:not_positive", "alive at index",
+                 html_escape(catalogued("medications", "dose_value:not_positive").meaning),
                  *(statement for *_, statement in RULES)]:
         assert text in html, text
     assert re.search(r'id="cohort-size">52<', html)

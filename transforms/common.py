@@ -1,12 +1,11 @@
 """What the source adapters (synthea, omop, mimic, fhir) share: scanning a source file lazily with
 its row numbers, building the exact canonical frame (the one place that keeps identifiers out:
 only canonical columns are ever selected), counting rows left out on purpose, and the few
-derivations more than one adapter needs (date part, code-system tokens, drug strength and route
-from a drug description, site attribution)."""
+derivations more than one adapter needs (date part, drug strength and route from a drug description,
+site attribution; code-system tokens are schemas/code_systems.py's)."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -104,41 +103,6 @@ def row_order_id(stem: str) -> pl.Expr:
 def number_text(value: pl.Expr) -> pl.Expr:
     """A computed number as text, without a trailing `.0` for whole numbers."""
     return value.cast(pl.String).str.replace(r"\.0$", "")
-
-
-# Every token of schemas/spec.py as sources spell it: vocabulary names and FHIR system URIs.
-CODE_SYSTEM_ALIASES: dict[str, tuple[str, ...]] = {
-    "SNOMED": ("SNOMED", "SNOMED-CT", "SNOMEDCT", "SCT", "http://snomed.info/sct"),
-    "ICD10CM": ("ICD10CM", "ICD-10-CM", "http://hl7.org/fhir/sid/icd-10-cm"),
-    "ICD9CM": ("ICD9CM", "ICD-9-CM", "ICD9Proc", "http://hl7.org/fhir/sid/icd-9-cm"),
-    "RXNORM": ("RxNorm", "http://www.nlm.nih.gov/research/umls/rxnorm"),
-    "NDC": ("NDC", "http://hl7.org/fhir/sid/ndc"),
-    "LOINC": ("LOINC", "http://loinc.org"),
-    "CPT": ("CPT", "CPT4", "http://www.ama-assn.org/go/cpt"),
-    "HCPCS": ("HCPCS", "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"),
-    "ICD10PCS": ("ICD10PCS", "ICD-10-PCS", "http://www.cms.gov/Medicare/Coding/ICD10"),
-}
-
-
-def _alias_key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", re.sub(r"^https?://", "", name.strip().lower()))
-
-
-_ALIAS_KEYS = {_alias_key(alias): token for token, aliases in CODE_SYSTEM_ALIASES.items() for alias in aliases}
-
-
-def code_system_token(name: pl.Expr) -> pl.Expr:
-    """A source's vocabulary name or system URI as the canonical token; null when unknown
-    (http and https spellings, case and punctuation do not matter)."""
-    key = (name.str.strip_chars().str.to_lowercase().str.replace(r"^https?://", "")
-           .str.replace_all(r"[^a-z0-9]", ""))
-    return key.replace_strict(_ALIAS_KEYS, default=None, return_dtype=pl.String)
-
-
-def system_uris(token: str) -> list[str]:
-    """The FHIR system URIs of a token, http and https."""
-    uris = [a for a in CODE_SYSTEM_ALIASES[token] if "://" in a]
-    return uris + [u.replace("http://", "https://", 1) for u in uris]
 
 
 # One strength in an RxNorm-style name ("Baclofen 10 MG Oral Tablet"); a unit followed by "/" is a

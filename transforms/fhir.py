@@ -37,6 +37,7 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas.code_systems import system_uris
 from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
 from transforms.base import ExtractError
 from transforms.common import (
@@ -51,7 +52,6 @@ from transforms.common import (
     require_folder,
     route_from_description,
     strength_from_description,
-    system_uris,
     text_null,
 )
 from transforms.ndjson import BLANK, read_fields, scan_fields

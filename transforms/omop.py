@@ -25,6 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas.code_systems import code_system_token
 from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES, Table
 from transforms.base import Skipped
 from transforms.common import (
@@ -32,7 +33,6 @@ from transforms.common import (
     Part,
     SourceFile,
     attributed_site,
-    code_system_token,
     date_part,
     find_csv,
     number_text,

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas.code_systems import code_system_token
 from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
 from transforms.common import (
     Extract,
     Part,
     SourceFile,
     attributed_site,
-    code_system_token,
     date_part,
     find_csv,
     part,

@@ -14,8 +14,9 @@ from), and writes beside this file:
                             removed on purpose by rules-v2.md)
 
 Codes are stored normalised (upper case, ICD dots removed) with the canonical code-system tokens
-(SNOMEDCT -> SNOMED), so they join staging.* directly. Output is sorted, so a rebuild is
-byte-identical unless the reference or the definitions changed (tests/test_value_sets.py checks).
+(SNOMEDCT -> SNOMED; both as schemas/code_systems.csv says), so they join staging.* directly. Output
+is sorted, so a rebuild is byte-identical unless the reference or the definitions changed
+(tests/test_value_sets.py checks).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemas.code_systems import normalise_code, token_of
+
 HERE = Path(__file__).parent
 DEFINITIONS = HERE / "definitions.toml"
 # The shared reference lists sit beside the repository (/work/shared next to /work/main).
@@ -38,24 +41,14 @@ DEFAULT_REFERENCE = Path(os.environ.get("CRAMP_AUDIT_REFERENCE",
 SUPPLEMENT = HERE / "supplement"
 ICD9_FILE = "icd9cm_conditions.csv"
 
-# Reference token -> canonical token (extract-format.md); the others are already canonical.
-CODE_SYSTEM_TOKENS = {"SNOMEDCT": "SNOMED"}
-DOTLESS_CODE_SYSTEMS = ("ICD10CM", "ICD9CM")
-
 MEMBER_COLUMNS = ("value_set", "code_system", "code", "display", "source")
 EXCLUSION_COLUMNS = (*MEMBER_COLUMNS, "concept_group")
 SKIPPED_COLUMNS = ("value_set", "file", "concept_group", "code_system", "code", "display", "reason")
 
 
-def normalise_code(code_system: str, code: str) -> str:
-    """rules.md: codes compare upper case with ICD dots removed (R25.2 = R252, 571.5 = 5715)."""
-    code = code.strip().upper()
-    return code.replace(".", "") if code_system in DOTLESS_CODE_SYSTEMS else code
-
-
-def canonical_code_system(token: str) -> str:
-    token = token.strip().upper()
-    return CODE_SYSTEM_TOKENS.get(token, token)
+def canonical_code_system(name: str) -> str:
+    """A reference list's system name as its token (SNOMEDCT -> SNOMED); an unknown one as written."""
+    return token_of(name) or name.strip().upper()
 
 
 @dataclass(frozen=True)
