@@ -398,8 +398,10 @@ def check(source: Path) -> None:
 
 def read(source: Path, batch_rows: int | None = None) -> Extract:
     """The extract its per-file parts make, read batch_rows rows at a time (common.build_extract)."""
-    check(source)
+    require_folder(source)
     files = resource_files(source)
+    if "Patient" not in files:
+        raise ExtractError(f"{source}: no Patient file (expected {EXPECTED})")
     encounters = [_encounters(p, source) for p in files.get("Encounter", [])]
     parts = [_patients(p, source, encounters) for p in files["Patient"]] + encounters
     parts += [_diagnoses(p, source) for p in files.get("Condition", [])]
