@@ -5,6 +5,7 @@ period and parameters it ran with (they no longer roll back with its transaction
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,13 +55,16 @@ def test_a_run_that_fails_keeps_the_checksums_period_and_parameters_it_ran_with(
 
 def test_format_detection_and_the_header_check_run_once_per_run(tmp_path, monkeypatch, capsys):
     calls: list[str] = []
+
+    def counting(real: Callable[[Path], object], what: str) -> Callable[[Path], object]:
+        def counted(source: Path) -> object:
+            calls.append(what)
+            return real(source)
+        return counted
+
     for adapter in registry.ADAPTERS:
         for name in ("detect", "check"):
-            def counted(source: Path, _real=getattr(adapter, name), _what=f"{adapter.FORMAT}.{name}") -> object:
-                calls.append(_what)
-                return _real(source)
-
-            monkeypatch.setattr(adapter, name, counted)
+            monkeypatch.setattr(adapter, name, counting(getattr(adapter, name), f"{adapter.FORMAT}.{name}"))
     db = tmp_path / "cramp_audit.duckdb"
     assert main(["run", str(SAMPLE), "--no-prefect", "--db", str(db), "--reports", str(tmp_path / "reports")]) == 0
     # Detection asks the adapters in order until one recognises the folder; then one header check.
