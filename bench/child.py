@@ -49,7 +49,7 @@ def run_plain(source: str, workdir: Path) -> dict[str, Any]:
     finished = time.perf_counter()
     return {"import_s": imported - PROCESS_STARTED, "run_s": finished - imported, "steps": steps,
             "run_id": summary.run_id, "status": summary.status,
-            "rows_read": sum(t["rows_read"] for t in summary.ingest["tables"])}
+            "rows_read": sum(t.rows_read for t in summary.ingest.tables)}
 
 
 def run_flow(source: str, workdir: Path) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def run_flow(source: str, workdir: Path) -> dict[str, Any]:
     finished = time.perf_counter()
     return {"import_s": imported - PROCESS_STARTED, "run_s": finished - imported, "steps": {},
             "run_id": summary.run_id, "status": summary.status,
-            "rows_read": sum(t["rows_read"] for t in summary.ingest["tables"])}
+            "rows_read": sum(t.rows_read for t in summary.ingest.tables)}
 
 
 MODES = {"plain": run_plain, "flow": run_flow}

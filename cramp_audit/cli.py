@@ -144,12 +144,9 @@ def _warn_about_db_name(db_path: str) -> None:
         print(f"cramp-audit: warning: {warning}", file=sys.stderr, flush=True)
 
 
-def _preflight(request: AuditRequest) -> None:
-    """Refuses an unreadable extract or a --db file that is not a DuckDB database (exit 2) before
-    Prefect, the extract's load or the database start."""
-    from transforms.registry import preflight
-
-    preflight(Path(request.source), request.source_format)
+def _check_database(request: AuditRequest) -> None:
+    """Refuses a --db file that is not a DuckDB database (exit 2) before Prefect or the run start.
+    (An unreadable extract is refused when the run opens its session, before the database too.)"""
     _refuse_foreign_database(Path(request.db_path))
     _warn_about_db_name(request.db_path)
 
@@ -172,7 +169,7 @@ def command_run(args: argparse.Namespace) -> int:
     from cramp_audit.summary import closing_lines
 
     request = _request(args)
-    _preflight(request)
+    _check_database(request)
     from cramp_audit.session import sigterm_interrupts
 
     with sigterm_interrupts():
@@ -189,8 +186,9 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    from cramp_audit.pipeline import check_extract, summarise
+    from cramp_audit.load import check_extract
     from cramp_audit.summary import validation_table
+    from cramp_audit.validation_summary import summarise
 
     extract, validations = check_extract(Path(args.source), args.format)
     print(validation_table(extract, summarise(extract, validations)))
@@ -202,16 +200,19 @@ def command_rules(args: argparse.Namespace) -> int:
     from cramp_audit.rules_engine import catalogue_markdown, list_rules_text
 
     params = load_parameters(Path(args.config) if args.config else None)
-    print(catalogue_markdown(params) if args.markdown else list_rules_text(params))
+    # The catalogue as docs/rules.md holds it (`make catalogue` redirects this), byte for byte.
+    sys.stdout.write(catalogue_markdown(params) if args.markdown else list_rules_text(params) + "\n")
     return EXIT_OK
 
 
 def command_schedule(args: argparse.Namespace) -> int:
     from cramp_audit.schedule import run_on_schedule
+    from transforms.registry import preflight
 
     args.period_start = args.period_end = None
     request = _request(args)
-    _preflight(request)
+    preflight(Path(request.source), request.source_format)  # now, not at the first scheduled run
+    _check_database(request)
     if args.no_prefect:
         run_on_schedule(args.cron, lambda: _scheduled_run(request, through_prefect=False))
         return EXIT_OK
@@ -268,7 +269,7 @@ def _scheduled_run(request: AuditRequest, through_prefect: bool) -> str:
         from cramp_audit.pipeline import run_audit
 
         summary = run_audit(request, progress=_progress)
-    cohort = summary.evaluation.get("cohort", 0)
+    cohort = summary.evaluation.cohort
     return f"run {summary.run_id} {summary.status}: cohort {cohort:,} patients; reports: {summary.reports_dir}"
 
 

@@ -1,6 +1,11 @@
 """audit.runs: one row per invocation. A run is 'running' until it ends as 'succeeded' or 'failed';
 a run whose process died is marked failed by the next run (which holds the database lock, so
-nothing else can still be running)."""
+nothing else can still be running).
+
+Each fact of a run has one writer: what is known before the run reads anything is written with its
+row by start_run (committed before the run's transaction opens); what it learns as it runs is kept
+on its RunRecord and written by record_facts when it closes, succeeded or failed, so a failed run's
+row keeps its checksums, period and parameters."""
 
 from __future__ import annotations
 
@@ -25,18 +30,20 @@ def new_run_id() -> str:
 
 @dataclass
 class RunRecord:
+    # Known when the run starts (start_run).
     run_id: str
     source_path: str
     source_format: str
-    source_checksum: str = ""
-    period_start: date | None = None
-    period_end: date | None = None
+    code_version: str = ""
     rule_pack_version: str = ""
     rule_pack_checksum: str = ""
-    value_sets_checksum: str = ""
     parameters: dict = field(default_factory=dict)
-    code_version: str = ""
+    # Learnt while it runs (record_facts, when it closes).
+    source_checksum: str = ""
+    value_sets_checksum: str = ""
     extract_date: date | None = None
+    period_start: date | None = None
+    period_end: date | None = None
 
 
 def mark_interrupted_runs(con: duckdb.DuckDBPyConnection) -> None:
@@ -46,18 +53,39 @@ def mark_interrupted_runs(con: duckdb.DuckDBPyConnection) -> None:
 def start_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     con.execute(sql_text("ledger/start_run.sql"), {
         "run_id": run.run_id, "source_path": run.source_path, "source_format": run.source_format,
-        "code_version": run.code_version})
+        "code_version": run.code_version, "rule_pack_version": run.rule_pack_version,
+        "rule_pack_checksum": run.rule_pack_checksum, "parameters": json.dumps(run.parameters, sort_keys=True)})
 
 
-def update_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
-    """Records what the run has learnt about itself (checksums, period, parameters)."""
-    con.execute(sql_text("ledger/update_run.sql"), {
-        "run_id": run.run_id, "source_format": run.source_format, "source_checksum": run.source_checksum,
-        "period_start": run.period_start, "period_end": run.period_end,
-        "rule_pack_version": run.rule_pack_version, "rule_pack_checksum": run.rule_pack_checksum,
-        "value_sets_checksum": run.value_sets_checksum,
-        "parameters": json.dumps(run.parameters, sort_keys=True), "extract_date": run.extract_date})
+def record_facts(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
+    """Writes what the run learnt about itself (checksums, extract date, period)."""
+    con.execute(sql_text("ledger/record_facts.sql"), {
+        "run_id": run.run_id, "source_checksum": run.source_checksum,
+        "value_sets_checksum": run.value_sets_checksum, "extract_date": run.extract_date,
+        "period_start": run.period_start, "period_end": run.period_end})
 
 
-def fail_run(con: duckdb.DuckDBPyConnection, run_id: str, error: str) -> None:
-    con.execute(sql_text("ledger/fail_run.sql"), {"run_id": run_id, "error": error})
+def succeed_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
+    """Closes the row as succeeded, with the counts of work.table_counts (inside the publish transaction)."""
+    record_facts(con, run)
+    con.execute(sql_text("ledger/succeed_run.sql"), {"run_id": run.run_id})
+
+
+def fail_run(con: duckdb.DuckDBPyConnection, run: RunRecord, error: str) -> None:
+    """Closes the row as failed with the error (after the run's transaction was rolled back)."""
+    record_facts(con, run)
+    con.execute(sql_text("ledger/fail_run.sql"), {"run_id": run.run_id, "error": error})
+
+
+def recorded_suppress_below(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """The suppress_below a succeeded run ran with (its audit.runs.parameters, not today's config);
+    UnreportableRunError for a run that is not there, did not succeed or recorded none."""
+    rows = con.execute(sql_text("ledger/run_suppress_below.sql"), {"run_id": run_id}).fetchall()
+    if not rows:
+        raise UnreportableRunError(f"run {run_id}: no such run in the database")
+    [(status, suppress_below)] = rows
+    if status != "succeeded":
+        raise UnreportableRunError(f"run {run_id} is {status}: only a succeeded run has results to report")
+    if suppress_below is None:
+        raise UnreportableRunError(f"run {run_id}: its recorded parameters have no suppress_below")
+    return int(suppress_below)

@@ -1,20 +1,34 @@
-"""Loading validated tables into DuckDB through Arrow (never row by row): codes normalised, the
-derived columns the rules need added, and this run's quarantine / data-quality rows kept in work.*
-until the run is published. A table can be loaded whole or batch by batch (staging rows first,
-its quarantine and data-quality rows once the table is done)."""
+"""The streaming load: an extract validated batch by batch and loaded into DuckDB through Arrow
+(never row by row), codes normalised, the derived columns the rules need added, and this run's
+quarantine / data-quality rows kept in work.* until the run is published. A table's staging rows go
+in batch by batch, its quarantine and data-quality rows once the table is done. The same batch loop
+validates an extract without loading it (`cramp-audit validate`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
 from types import TracebackType
 
 import duckdb
 import polars as pl
 
-from cramp_audit.db import sql_text
+from cramp_audit.db import initialise, run_sql_file, sql_text
+from cramp_audit.validation_summary import refuse_empty_required_tables, rows_loaded, table_counts
+from cramp_audit.valuesets import load_value_sets
 from schemas.code_systems import normalised_code
-from schemas.spec import SOURCE_FILE, SOURCE_ROW
-from schemas.validate import TableValidation, unusable_table_quality
+from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, unusable_tables
+from schemas.validate import KnownKeys, TableValidation, TableValidator, unusable_table_quality
+from transforms.base import Extract
+from transforms.registry import open_extract
+
+Progress = Callable[[str], None]
+
+
+def no_progress(_: str) -> None:
+    pass
 
 
 def staging_rows(table_name: str, loaded: pl.DataFrame) -> pl.DataFrame:
@@ -94,3 +108,103 @@ def load_unusable_tables(con: duckdb.DuckDBPyConnection, rows_read: dict[str, in
     """Appends to work.data_quality a failed check for each optional table without a usable row
     (table name -> rows read)."""
     insert_frame(con, "work_insert.sql", "data_quality", unusable_table_quality(rows_read), run_id)
+
+
+# ---------------------------------------------------------------- the batch loop
+
+def validated_batches(extract: Extract, extract_date: date, validations: list[TableValidation],
+                      on_table: Callable[[TableValidation], None] = lambda v: None,
+                      ) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Each table's batches validated, patients first (the others must refer to them), as
+    (table name, rows to load); each finished table's validation is appended to `validations`.
+    Memory holds one batch plus the patient and encounter ids later tables are checked against."""
+    known: dict[str, KnownKeys] = {}
+    for table in TABLES:
+        batches = extract.tables.get(table.name)
+        if batches is None:
+            continue
+        validator = TableValidator(table.name, extract_date, known.get("patients"), known.get("encounters"))
+        loaded_keys: list[pl.Series] = []
+        for batch in batches():
+            loaded = validator.validate(batch)
+            yield table.name, loaded
+            if table.name in ("patients", "encounters"):
+                loaded_keys.append(loaded[table.key])
+        if loaded_keys:
+            known[table.name] = KnownKeys(pl.concat(loaded_keys))
+        validations.append(validator.result())
+        on_table(validations[-1])
+
+
+def validate_extract(extract: Extract, extract_date: date, keep_rows: bool = True) -> list[TableValidation]:
+    """Validates an extract without loading it, through the same batch loop the load uses. With
+    keep_rows each validation also holds its loaded rows (for small extracts and tests)."""
+    validations: list[TableValidation] = []
+    rows: dict[str, list[pl.DataFrame]] = {}
+    for table_name, loaded in validated_batches(extract, extract_date, validations):
+        if keep_rows:
+            rows.setdefault(table_name, []).append(loaded)
+    for validation in validations:
+        if keep_rows:
+            validation.loaded = pl.concat(rows[validation.table_name])
+    return validations
+
+
+def check_extract(source: Path, requested_format: str | None = None) -> tuple[Extract, list[TableValidation]]:
+    """Reads and validates an extract a batch at a time, writing nothing (`cramp-audit validate`)."""
+    extract = open_extract(source, requested_format)
+    return extract, validate_extract(extract, extract.extract_date or date.today(), keep_rows=False)
+
+
+# ---------------------------------------------------------------- loading a run's staging
+
+def load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
+                progress: Progress = no_progress) -> tuple[str, list[TableValidation]]:
+    """Replaces staging.* with the validated extract and fills this run's work.quarantine,
+    work.data_quality and work.table_counts, then the value sets and derived lab values, in the
+    caller's transaction (a run's: staging is replaced when the run is published, not before).
+    Returns the value sets' checksum and the validations."""
+    initialise(con)
+    run_sql_file(con, "staging_load_settings.sql")
+    try:
+        return _load_source(con, extract, extract_date, run_id, progress)
+    finally:
+        run_sql_file(con, "staging_load_finished.sql")
+
+
+def _load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
+                 progress: Progress) -> tuple[str, list[TableValidation]]:
+    run_sql_file(con, "staging_clear.sql")
+    run_sql_file(con, "work_tables.sql")
+    validations = stream_extract(con, extract, extract_date, run_id, progress)
+    refuse_empty_required_tables(validations)
+    insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
+    unusable = unusable_tables(rows_loaded(validations))
+    rows_read = {v.table_name: v.rows_read for v in validations}
+    load_unusable_tables(con, {name: rows_read.get(name, 0) for name in unusable}, run_id)
+    checksum = load_value_sets(con)
+    run_sql_file(con, "derive_labs.sql")
+    if "labs" not in unusable:  # the lab-unit check would pass on no rows at all
+        con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
+    return checksum, validations
+
+
+def stream_extract(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
+                   progress: Progress = no_progress) -> list[TableValidation]:
+    """Validates and loads the extract batch by batch: a batch's rows go to staging as soon as they
+    are validated, while the next batch is read."""
+    validations: list[TableValidation] = []
+    with StagingLoader(con) as loader:
+        for table_name, loaded in validated_batches(extract, extract_date, validations,
+                                                    lambda v: _report_loaded(progress, v)):
+            loader.append(table_name, loaded)
+        # Not per table: the last insert of one table runs while the next one is read.
+        loader.wait()
+        for validation in validations:
+            load_checks(con, validation, run_id)
+    return validations
+
+
+def _report_loaded(progress: Progress, v: TableValidation) -> None:
+    progress(f"loaded {v.table_name}: {v.rows_read:,} read, {v.rows_loaded:,} loaded, "
+             f"{v.rows_rejected:,} rejected, {v.rows_repaired:,} repaired")

@@ -1,6 +1,6 @@
 """Committee reports of one audit run: four CSV files and a self-contained report.html.
 
-`write_reports(con, run_id, out_dir)` reads the run's rows of audit.* (sql/audit_tables.sql) through
+`write_reports(con, run_id, out_dir, suppress_below=...)` reads the run's rows of audit.* (sql/audit_tables.sql) through
 the queries in sql/reports/*.sql and writes `out_dir/<run_id>/`:
 
 rule_summary.csv
@@ -111,9 +111,10 @@ class ReportData:
 
 
 def write_reports(
-    con: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path, suppress_below: int = 11
+    con: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path, *, suppress_below: int
 ) -> list[Path]:
-    """Write the run's CSV reports and report.html into out_dir/<run_id>/; return their paths."""
+    """Write the run's CSV reports and report.html into out_dir/<run_id>/; return their paths.
+    suppress_below: the run's own (ledger.recorded_suppress_below), never a default of this module."""
     check_suppress_below(suppress_below)
     run_dir = report_dir(Path(out_dir), run_id)
     data = read_report_data(con, run_id, suppress_below)

@@ -248,7 +248,8 @@ def _parameter_text(rule: Rule, params: dict[str, float | int]) -> str:
 
 
 def catalogue_markdown(params: dict[str, float | int]) -> str:
-    """The rule catalogue (docs/rules.md) with the parameter values in force."""
+    """The rule catalogue (docs/rules.md) with the parameter values in force: `cramp-audit rules
+    --markdown` prints it (`make catalogue` writes docs/rules.md so), the one way to produce it."""
     counts = value_set_code_counts()
     rules = discover_rules()
     lines = [
@@ -256,7 +257,7 @@ def catalogue_markdown(params: dict[str, float | int]) -> str:
         "",
         f"Leg-cramps rule pack version {RULE_PACK_VERSION}: {len(rules)} rules. Generated from the headers of "
         "`sql/rules/*.sql`, `sql/parameters.toml` and `sql/valuesets/value_sets.csv` "
-        "(`python -m cramp_audit.rules_engine --write-catalogue`); do not edit by hand. The contract is "
+        "(`make catalogue`, i.e. `cramp-audit rules --markdown`); do not edit by hand. The contract is "
         "shared/spec/rules.md.",
         "",
         "| rule | title | severity |",
@@ -295,27 +296,3 @@ def list_rules_text(params: dict[str, float | int]) -> str:
         lines.append(f"{r.id:<{width}}  {r.severity:<6}  {r.title}")
         lines.append(f"{'':<{width}}  {'':<6}  parameters: {_parameter_text(r, params) or 'none'}")
     return "\n".join(lines) + "\n"
-
-
-CATALOGUE_PATH = SQL_DIR.parent / "docs" / "rules.md"
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    from cramp_audit.config import load_parameters
-
-    parser = argparse.ArgumentParser(description="The rule catalogue.")
-    parser.add_argument("--write-catalogue", action="store_true", help=f"write {CATALOGUE_PATH}")
-    args = parser.parse_args(argv)
-    params = load_parameters()
-    if args.write_catalogue:
-        CATALOGUE_PATH.write_text(catalogue_markdown(params), encoding="utf-8")
-        print(f"wrote {CATALOGUE_PATH}")
-    else:
-        print(list_rules_text(params), end="")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -74,6 +74,7 @@ class RunSession:
     run_id: str
     db_path: str
     con: duckdb.DuckDBPyConnection
+    record: ledger.RunRecord     # what the steps learn about the run, written when it closes
     started: bool = False        # a step has begun (so a failure before it is a start-up failure)
     committed: bool = False
 
@@ -100,8 +101,8 @@ def open_session(db_path: str, wait_seconds: float, record: ledger.RunRecord) ->
     """Takes the lock (waiting up to wait_seconds, for the lock and then for DuckDB's own file lock),
     opens the connection, marks runs of dead processes failed and commits this run's ledger row as
     'running', then begins the run's transaction. On the way out without a commit: the transaction
-    rolled back and the row marked failed with the error (an unreadable extract instead leaves no
-    row, and no file if this run created it)."""
+    rolled back and the row marked failed with the error and what the run had learnt (an unreadable
+    extract instead leaves no row, and no file if this run created it)."""
     database_file = real_path(db_path)
     database_existed = database_file.exists()
     remove_database = failed = False
@@ -109,7 +110,7 @@ def open_session(db_path: str, wait_seconds: float, record: ledger.RunRecord) ->
         con = connect_waiting(db_path, deadline)
         try:
             _raise_write_errors(db_path, _start, con, record)
-            session = RunSession(record.run_id, db_path, con)
+            session = RunSession(record.run_id, db_path, con, record)
             _OPEN[record.run_id] = session
             try:
                 con.begin()
@@ -195,7 +196,7 @@ def _abandon(session: RunSession, exc: BaseException) -> bool:
         if isinstance(exc, ExtractError):
             con.execute(sql_text("ledger/forget_run.sql"), {"run_id": session.run_id})
             return True
-        ledger.fail_run(con, session.run_id, failure_text(exc))
+        ledger.fail_run(con, session.record, failure_text(exc))
     except duckdb.Error:
         pass  # the ledger cannot be written either (a full disk): the next run marks this one failed
     return False

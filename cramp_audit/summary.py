@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cramp_audit.pipeline import RULE_LINE_FIELDS
 from schemas.spec import TABLES_BY_NAME, unusable_tables
 
 if TYPE_CHECKING:
-    from cramp_audit.pipeline import AuditRequest, RunSummary, TableCounts
-    from transforms.base import SourceExtract
-    from transforms.canonical import BatchedExtract
+    from cramp_audit.pipeline import AuditRequest, RunSummary
+    from cramp_audit.validation_summary import TableCounts
+    from transforms.base import Extract
 
 
-def validation_table(extract: SourceExtract | BatchedExtract, counts: list[TableCounts]) -> str:
+def validation_table(extract: Extract, counts: list[TableCounts]) -> str:
     """Rows per table, each table followed by every reason its rows were quarantined (as summarised)."""
     header = f"{'table':<12} {'read':>10} {'loaded':>10} {'rejected':>10} {'repaired':>10} {'skipped':>10}"
     lines = [f"format: {extract.format}", header, "-" * len(header)]
@@ -37,20 +36,20 @@ def validation_table(extract: SourceExtract | BatchedExtract, counts: list[Table
 def closing_lines(request: AuditRequest, summary: RunSummary) -> list[str]:
     """The run's last lines, from its summary alone: the database may already be open in an analyst's
     client by the time they are printed."""
-    cohort = summary.evaluation.get("cohort", 0)
+    cohort = summary.evaluation.cohort
     lines = [f"run {summary.run_id} {summary.status}",
-             f"period {summary.evaluation.get('period_start')} .. {summary.evaluation.get('period_end')}",
+             f"period {summary.evaluation.period_start} .. {summary.evaluation.period_end}",
              f"cohort: {cohort:,} patients" + ("" if cohort else
                                                " (no patient with a leg-cramps diagnosis in the period)")]
-    unusable = summary.ingest.get("unusable", [])
+    unusable = summary.ingest.unusable
     if unusable:
         lines.append(_unusable_line(unusable))
     for rule in summary.rules:
-        rule_id, deviations, evaluated, denominator, rate = (rule[name] for name in RULE_LINE_FIELDS)
+        rate = rule.deviation_rate
         shown = "—" if rate is None else f"{rate:.1%}"
         # The rate's base is the patients the rule could judge, not its whole denominator.
-        lines.append(f"  {rule_id:<26} {deviations:>6,} deviations of {evaluated:>6,} evaluated ({shown}); "
-                     f"denominator {denominator:,}")
+        lines.append(f"  {rule.rule_id:<26} {rule.deviations:>6,} deviations of {rule.evaluated:>6,} evaluated "
+                     f"({shown}); denominator {rule.denominator:,}")
     lines.append(f"reports: {summary.reports_dir}")
     lines.append(f"database: {request.db_path}")
     return lines

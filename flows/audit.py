@@ -46,16 +46,16 @@ def audit_flow(request: dict[str, Any], run_id: str | None = None) -> dict[str, 
     summary = pipeline.run_audit(audit_request, progress=_log, run_step=run_step, run_id=run_id)
     create_table_artifact(key="cramp-audit-run-summary", table=_summary_rows(summary),
                           description=f"cramp-audit run {summary.run_id}")
-    return summary.__dict__
+    return summary.as_dict()
 
 
 def _summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
     rows = [{"item": "run_id", "value": summary.run_id}, {"item": "status", "value": summary.status},
-            {"item": "cohort", "value": summary.evaluation.get("cohort")},
+            {"item": "cohort", "value": summary.evaluation.cohort},
             {"item": "reports", "value": summary.reports_dir}]
-    for table in summary.ingest.get("tables", []):
-        rows.append({"item": f"{table['table_name']} read/loaded/rejected",
-                     "value": f"{table['rows_read']}/{table['rows_loaded']}/{table['rows_rejected']}"})
+    for table in summary.ingest.tables:
+        rows.append({"item": f"{table.table_name} read/loaded/rejected",
+                     "value": f"{table.rows_read}/{table.rows_loaded}/{table.rows_rejected}"})
     return rows
 
 
@@ -74,7 +74,7 @@ def run_flow(request: AuditRequest, progress: pipeline.Progress | None = None) -
     with pipeline.run_session(request, run_id) as session:
         try:
             with local_server.for_runs(progress or _quiet):
-                return RunSummary(**audit_flow(request.as_dict(), run_id=run_id))
+                return RunSummary.from_dict(audit_flow(request.as_dict(), run_id=run_id))
         except Exception as exc:
             quiet.release_frames(exc)
             if session.started:

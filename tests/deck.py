@@ -32,9 +32,10 @@ import pytest
 
 import sql
 from cramp_audit.config import load_parameters, set_parameters
-from cramp_audit.pipeline import load_source, read_batched_extract
+from cramp_audit.load import load_source
 from cramp_audit.rules_engine import evaluate
 from schemas.spec import TABLES_BY_NAME
+from transforms.registry import open_extract
 
 SQL_DIR = Path(sql.__file__).parent
 INDEX = date(2025, 3, 1)                               # every deck patient's leg-cramps diagnosis ("day 0")
@@ -222,7 +223,7 @@ def load_rows(con: duckdb.DuckDBPyConnection, rows: Iterable[Row], run_id: str,
     adapter, pandera validation and the load step (so a deck row that validation would reject is
     rejected here too)."""
     with tempfile.TemporaryDirectory(prefix="deck-") as tmp:
-        extract = read_batched_extract(write_deck_extract(Path(tmp), rows, absent_tables), "canonical")
+        extract = open_extract(write_deck_extract(Path(tmp), rows, absent_tables), "canonical")
         load_source(con, extract, date.today(), run_id)
 
 

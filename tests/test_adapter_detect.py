@@ -9,7 +9,7 @@ import pytest
 
 from tests.adapter_assertions import EXTERNAL
 from transforms.base import ExtractError
-from transforms.detect import detect_format
+from transforms.registry import detect_format
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cramp_audit.pipeline import validate_extract
+from cramp_audit.load import validate_extract
 from tests.adapter_assertions import (
     EXTERNAL,
     assert_canonical_frames,
@@ -18,13 +18,14 @@ from tests.adapter_assertions import (
     assert_no_identifiers,
     assert_reconciles,
     pick,
+    read_to_end,
     row,
     sql_count,
     sql_rows,
     table_sizes,
 )
 from transforms.base import ExtractError
-from transforms.registry import read_extract
+from transforms.registry import open_extract
 
 SAMPLE = EXTERNAL / "fhir_r4_bulk_synthea_10pt"
 FIXTURE = Path(__file__).parent / "fixtures" / "fhir"
@@ -45,7 +46,7 @@ def status_not_in(path: str, *values: str) -> str:
 
 @pytest.fixture(scope="module")
 def sample():
-    return read_extract(SAMPLE, "fhir")
+    return read_to_end(SAMPLE, "fhir")
 
 
 def test_sample_row_counts_match_the_source_files(sample):
@@ -125,7 +126,7 @@ def test_sample_medication_codes_are_rxnorm(sample):
 
 @pytest.fixture(scope="module")
 def fixture():
-    return read_extract(FIXTURE, "fhir")
+    return read_to_end(FIXTURE, "fhir")
 
 
 def test_fixture_reads_every_file_and_accounts_for_every_line(fixture):
@@ -143,7 +144,7 @@ def test_fixture_reads_every_file_and_accounts_for_every_line(fixture):
 def test_malformed_line_becomes_a_row_validation_rejects_with_its_line_number(fixture):
     malformed = row(fixture, "diagnoses", "Condition.000.ndjson", 2)
     assert all(value is None for column, value in malformed.items() if not column.startswith("_"))
-    validations = {v.table_name: v for v in validate_extract(fixture, date(2026, 1, 1))}
+    validations = {v.table_name: v for v in validate_extract(open_extract(FIXTURE, "fhir"), date(2026, 1, 1))}
     quarantine = validations["diagnoses"].quarantine
     rejected = quarantine.filter((quarantine["source_row"] == 2) & (quarantine["action"] == "rejected"))
     assert rejected["source_file"].unique().to_list() == ["Condition.000.ndjson"]
@@ -193,4 +194,4 @@ def test_fixture_labs_and_referrals(fixture):
 def test_folder_without_patient_file_is_refused(tmp_path):
     (tmp_path / "Condition.000.ndjson").write_text("{}\n")
     with pytest.raises(ExtractError, match="Patient"):
-        read_extract(tmp_path, "fhir")
+        read_to_end(tmp_path, "fhir")

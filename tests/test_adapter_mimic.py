@@ -18,13 +18,13 @@ from tests.adapter_assertions import (
     assert_reconciles,
     csv,
     pick,
+    read_to_end,
     row,
     sql_count,
     sql_rows,
     table_sizes,
 )
 from transforms.base import ExtractError
-from transforms.registry import read_extract
 
 SAMPLE = EXTERNAL / "mimic_iv_demo_2_2"
 FIXTURE = Path(__file__).parent / "fixtures" / "mimic"
@@ -56,7 +56,7 @@ def mapped(table: str, key: str, column: str, where: str = "true") -> dict[str, 
 
 @pytest.fixture(scope="module")
 def sample():
-    return read_extract(SAMPLE, "mimic")
+    return read_to_end(SAMPLE, "mimic")
 
 
 def test_sample_row_counts_match_the_source_files(sample):
@@ -166,7 +166,7 @@ def test_sample_carries_no_source_attribute_it_does_not_map(sample):
 
 @pytest.fixture(scope="module")
 def fixture():
-    return read_extract(FIXTURE, "mimic")
+    return read_to_end(FIXTURE, "mimic")
 
 
 def test_fixture_gzip_and_missing_optional_table(fixture):
@@ -208,4 +208,4 @@ def test_folder_without_admissions_is_refused(tmp_path):
     (tmp_path / "hosp").mkdir()
     (tmp_path / "hosp" / "patients.csv").write_text("subject_id\n1\n")
     with pytest.raises(ExtractError, match="admissions"):
-        read_extract(tmp_path, "mimic")
+        read_to_end(tmp_path, "mimic")

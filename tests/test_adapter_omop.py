@@ -17,12 +17,12 @@ from tests.adapter_assertions import (
     assert_reconciles,
     csv,
     pick,
+    read_to_end,
     row,
     sql_count,
     sql_rows,
     table_sizes,
 )
-from transforms.registry import read_extract
 
 SAMPLE = EXTERNAL / "omop_synthea27nj_5_4"
 FIXTURE = Path(__file__).parent / "fixtures" / "omop"
@@ -37,7 +37,7 @@ LAB_MEASUREMENTS = f"""
 
 @pytest.fixture(scope="module")
 def sample():
-    return read_extract(SAMPLE, "omop")
+    return read_to_end(SAMPLE, "omop")
 
 
 def count(table: str) -> int:
@@ -99,7 +99,7 @@ def test_sample_named_rows(sample):
 
 @pytest.fixture(scope="module")
 def fixture():
-    return read_extract(FIXTURE, "omop")
+    return read_to_end(FIXTURE, "omop")
 
 
 def test_fixture_upper_case_names_gzip_and_missing_optional_tables(fixture):

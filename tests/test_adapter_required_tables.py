@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cramp_audit.cli import main
+from tests.adapter_assertions import read_to_end
 from transforms.base import ExtractError
-from transforms.registry import read_extract
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MEDICATION_SOURCES = {
@@ -25,11 +25,11 @@ MEDICATION_SOURCES = {
 def test_no_medication_source_is_refused(tmp_path, fmt, capsys):
     extract = tmp_path / fmt
     shutil.copytree(FIXTURES / fmt, extract)
-    read_extract(extract, fmt)  # the fixture as it is reads
+    read_to_end(extract, fmt)  # the fixture as it is reads
     for name in MEDICATION_SOURCES[fmt]:
         (extract / name).unlink()
     with pytest.raises(ExtractError, match=f"the {fmt} extract has no source for the required table 'medications'"):
-        read_extract(extract, fmt)
+        read_to_end(extract, fmt)
     db = tmp_path / "cramp_audit.duckdb"
     assert main(["run", str(extract), "--format", fmt, "--db", str(db), "--no-prefect"]) == 2
     assert "required table 'medications'" in capsys.readouterr().err

@@ -16,13 +16,13 @@ from tests.adapter_assertions import (
     assert_reconciles,
     csv,
     pick,
+    read_to_end,
     row,
     sql_count,
     sql_rows,
     table_sizes,
 )
 from transforms.base import ExtractError
-from transforms.registry import read_extract
 
 SAMPLE = EXTERNAL / "synthea_csv_v3_0_0"
 FIXTURE = Path(__file__).parent / "fixtures" / "synthea"
@@ -31,7 +31,7 @@ LAB = "CATEGORY = 'laboratory' AND TYPE = 'numeric'"
 
 @pytest.fixture(scope="module")
 def sample():
-    return read_extract(SAMPLE, "synthea")
+    return read_to_end(SAMPLE, "synthea")
 
 
 def count(stem: str, where: str = "true") -> int:
@@ -118,7 +118,7 @@ def test_sample_patient_site_is_the_organization_of_most_of_their_encounters(sam
 
 @pytest.fixture(scope="module")
 def fixture():
-    return read_extract(FIXTURE, "synthea")
+    return read_to_end(FIXTURE, "synthea")
 
 
 def test_fixture_with_newer_columns_gzip_and_missing_optional_files(fixture):
@@ -153,11 +153,11 @@ def test_fixture_only_numeric_laboratory_observations_are_labs(fixture):
 def test_folder_without_conditions_is_refused(tmp_path):
     (tmp_path / "patients.csv").write_text("Id,BIRTHDATE\np,2000-01-01\n")
     with pytest.raises(ExtractError, match="conditions"):
-        read_extract(tmp_path, "synthea")
+        read_to_end(tmp_path, "synthea")
 
 
 def test_missing_required_column_is_refused(tmp_path):
     (tmp_path / "patients.csv").write_text("Id,BIRTHDATE\np,2000-01-01\n")
     (tmp_path / "conditions.csv").write_text("START,PATIENT\n2020-01-01,p\n")
     with pytest.raises(ExtractError, match="required column 'code'"):
-        read_extract(tmp_path, "synthea")
+        read_to_end(tmp_path, "synthea")

@@ -15,12 +15,12 @@ import polars as pl
 import pytest
 from results_snapshot import SOURCES, snapshot_path
 
-from cramp_audit.pipeline import validate_extract
+from cramp_audit.load import validate_extract
 from schemas.checks import LEVELS, REJECTED, REPAIRED, REPORTED, catalogue, catalogued
 from schemas.spec import OPTIONAL_TABLES, TABLES
 from schemas.validate import TableValidator, unusable_table_quality
 from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT_PATIENT, write_extract
-from transforms.registry import read_extract
+from transforms.registry import open_extract
 
 EXTRACT_DATE = date(2026, 1, 1)
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -77,12 +77,12 @@ def test_every_check_a_run_publishes_is_catalogued(name):
 
 @pytest.mark.parametrize("fmt", sorted(ADAPTER_FIXTURES))
 def test_every_check_a_hostile_adapter_fixture_fails_is_catalogued(fmt):
-    checks = _validated_checks(validate_extract(read_extract(ADAPTER_FIXTURES[fmt], fmt), EXTRACT_DATE))
+    checks = _validated_checks(validate_extract(open_extract(ADAPTER_FIXTURES[fmt], fmt), EXTRACT_DATE))
     assert checks - set(catalogue()) == set()
 
 
 def test_every_check_a_hostile_canonical_extract_fails_is_catalogued(tmp_path):
-    validations = validate_extract(read_extract(_hostile_canonical(tmp_path / "x"), "canonical"), EXTRACT_DATE)
+    validations = validate_extract(open_extract(_hostile_canonical(tmp_path / "x"), "canonical"), EXTRACT_DATE)
     failed = {(q["table_name"], q["check_name"]) for v in validations for q in v.quarantine.to_dicts()}
     assert {("patients", "patient_id:control_character"), ("patients", "sex:unknown_value"),
             ("patients", "birth_date:unparseable"), ("diagnoses", "code_system:unknown"),
@@ -102,7 +102,7 @@ def test_every_catalogued_check_is_one_something_runs():
 
 
 def test_a_quarantine_row_carries_the_catalogue_action_and_reason(tmp_path):
-    validations = validate_extract(read_extract(_hostile_canonical(tmp_path / "x"), "canonical"), EXTRACT_DATE)
+    validations = validate_extract(open_extract(_hostile_canonical(tmp_path / "x"), "canonical"), EXTRACT_DATE)
     rows = [q for v in validations for q in v.quarantine.to_dicts()]
     for row in rows:
         entry = catalogued(row["table_name"], row["check_name"])

@@ -13,13 +13,13 @@ import polars as pl
 import pytest
 
 from cramp_audit.load import staging_rows
-from cramp_audit.pipeline import validate_extract
+from cramp_audit.load import validate_extract
 from schemas.code_systems import code_system_token, code_systems, normalise_code, token_of
 from schemas.spec import CODE_SYSTEMS, SOURCE_FILE, SOURCE_ROW
 from sql.valuesets.build import canonical_code_system
 from tests.extract_builder import DEFAULT_DIAGNOSIS, write_extract
 from transforms.fhir import TOKENS_BY_TABLE
-from transforms.registry import read_extract
+from transforms.registry import open_extract
 
 EXTRACT_DATE = date(2026, 1, 1)
 VALUE_SETS = Path(__file__).resolve().parent.parent / "sql" / "valuesets"
@@ -28,7 +28,7 @@ CRAMP_IN_LOWER_LEG = "449918009"  # SNOMED, in LEG_CRAMPS
 
 
 def _loaded_diagnoses(folder: Path, fmt: str) -> pl.DataFrame:
-    [diagnoses] = [v for v in validate_extract(read_extract(folder, fmt), EXTRACT_DATE) if v.table_name == "diagnoses"]
+    [diagnoses] = [v for v in validate_extract(open_extract(folder, fmt), EXTRACT_DATE) if v.table_name == "diagnoses"]
     assert diagnoses.quarantine.is_empty(), diagnoses.quarantine.to_dicts()
     return diagnoses.loaded
 

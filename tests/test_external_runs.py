@@ -37,6 +37,6 @@ def test_run_on_each_real_extract_succeeds_and_reconciles(folder, tmp_path):
     assert read == loaded + rejected + skipped and read > 0 and staged > 0
     assert unbalanced == (0,) and rules == (12,)
     lines = closing_lines(request, summary)
-    if summary.evaluation["cohort"] == 0:
+    if summary.evaluation.cohort == 0:
         assert "cohort: 0 patients (no patient with a leg-cramps diagnosis in the period)" in lines
     assert (Path(summary.reports_dir) / "report.html").is_file()

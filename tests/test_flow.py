@@ -52,7 +52,7 @@ def test_the_flow_against_a_prefect_server_is_recorded_there(prefect_server, tmp
     request = AuditRequest(source=str(REPO / "data_samples" / "sample"), db_path=str(tmp_path / "cramp_audit.duckdb"),
                            reports_dir=str(tmp_path / "reports"))
     summary = run_flow(request)
-    assert summary.status == "succeeded" and summary.evaluation["cohort"] > 0
+    assert summary.status == "succeeded" and summary.evaluation.cohort > 0
 
     async def recorded():
         async with get_client() as client:

@@ -14,10 +14,11 @@ import pytest
 
 from cramp_audit.cli import main
 from cramp_audit.db import connect
+from tests.adapter_assertions import read_to_end
 from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT_PATIENT, write_extract, write_table
 from transforms.base import MAX_MESSAGE_CHARS, ExtractError
 from transforms.files import find_csv_problem, safe_reason
-from transforms.registry import read_batched_extract, read_extract
+from transforms.registry import open_extract
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "ZZSECRET-Ann-Smith"  # stands for patient data: must never be in a message
@@ -33,7 +34,7 @@ def _run(capsys: pytest.CaptureFixture[str], tmp_path: Path, source: Path, fmt: 
 
 
 def _read_all(source: Path, fmt: str) -> None:
-    extract = read_batched_extract(source, fmt, batch_rows=1000)
+    extract = open_extract(source, fmt, batch_rows=1000)
     for batches in extract.tables.values():
         for _ in batches():
             pass
@@ -62,7 +63,7 @@ def test_an_unterminated_quote_in_an_adapter_file_names_that_file(tmp_path, caps
     with (source / "conditions.csv").open("a") as conditions:
         conditions.write(f'2023-07-01,,p-1,e-1,http://snomed.info/sct,449917004,"{SECRET} never closed\n')
     with pytest.raises(ExtractError) as refused:
-        read_extract(source, "synthea")
+        read_to_end(source, "synthea")
     assert str(refused.value) == (f"{source / 'conditions.csv'}: line 5, column 7, 'DESCRIPTION': a quoted value "
                                   "opens here and is never closed (a \" without its closing \"); fix the quoting "
                                   "and export again")
@@ -142,7 +143,7 @@ def test_an_adapter_refuses_a_latin1_byte_instead_of_replacing_it(tmp_path, caps
     (source / "conditions.csv").write_bytes("".join(lines).encode("latin-1"))
     line, column = (1, "column 7") if where == "header" else (3, "column 3, 'PATIENT'")
     with pytest.raises(ExtractError) as refused:
-        read_extract(source, "synthea")
+        read_to_end(source, "synthea")
     assert str(refused.value) == (f"{source / 'conditions.csv'}: line {line} is not valid UTF-8 ({column}); "
                                   "re-export the file as UTF-8")
     status, errors = _run(capsys, tmp_path, source, "synthea")
@@ -158,7 +159,7 @@ def test_a_latin1_byte_in_a_gzipped_file_names_its_line(tmp_path):
     with gzip.open(source / "medications.csv.gz", "wb") as handle:
         handle.write(b"".join(lines))
     with pytest.raises(ExtractError) as refused:
-        read_extract(source, "synthea")
+        read_to_end(source, "synthea")
     assert str(refused.value).endswith("medications.csv.gz: line 2 is not valid UTF-8 (column 7, 'DESCRIPTION'); "
                                        "re-export the file as UTF-8")
 
@@ -194,7 +195,7 @@ def test_a_link_to_nothing_is_called_a_broken_link(tmp_path):
     source = write_extract(tmp_path / "extract")
     (source / "labs.csv").symlink_to(tmp_path / "gone.csv")
     with pytest.raises(ExtractError, match="labs.csv: is a link to a file that does not exist"):
-        read_extract(source, "canonical")
+        read_to_end(source, "canonical")
 
 
 def test_an_id_with_a_control_character_is_quarantined_not_a_new_patient(tmp_path, capsys):

@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 
 from cramp_audit.cli import main
+from tests.adapter_assertions import read_to_end
 from tests.extract_builder import DEFAULT_PATIENT, write_extract
 from transforms.base import ExtractError
-from transforms.registry import read_extract
 
 
 def _patients_file(folder: Path, content: bytes) -> None:
@@ -31,14 +31,14 @@ def _patients_file(folder: Path, content: bytes) -> None:
 ], ids=["bom", "crlf", "upper-case-headers", "quoted-fields"])
 def test_file_shapes_read_the_same(tmp_path, content):
     _patients_file(tmp_path, content)
-    patients = read_extract(tmp_path, "canonical").tables["patients"]
+    patients = read_to_end(tmp_path, "canonical").tables["patients"]
     assert patients.select("patient_id", "birth_date", "sex").rows() == [("P1", "1950-01-01", "F")]
     assert patients["_source_row"].to_list() == [1]
 
 
 def test_quoted_newline_does_not_shift_row_numbers(tmp_path):
     _patients_file(tmp_path, b'patient_id,birth_date,site_id\nP1,1950-01-01,"two\nlines"\nP2,1960-01-01,S\n')
-    patients = read_extract(tmp_path, "canonical").tables["patients"]
+    patients = read_to_end(tmp_path, "canonical").tables["patients"]
     assert patients.select("patient_id", "_source_row").rows() == [("P1", 1), ("P2", 2)]
 
 
@@ -50,7 +50,7 @@ def test_csv_gz_and_parquet(tmp_path):
     pl.read_csv(tmp_path / "diagnoses.csv", infer_schema=False).with_columns(
         pl.col("recorded_date").str.to_date()).write_parquet(tmp_path / "diagnoses.parquet")
     (tmp_path / "diagnoses.csv").unlink()
-    extract = read_extract(tmp_path, "canonical")
+    extract = read_to_end(tmp_path, "canonical")
     assert extract.tables["patients"]["patient_id"].to_list() == [DEFAULT_PATIENT["patient_id"]]
     # A Parquet date column is taken as a date, not turned into text to be parsed back.
     assert extract.tables["diagnoses"]["recorded_date"].to_list() == [date(2025, 3, 1)]
@@ -59,7 +59,7 @@ def test_csv_gz_and_parquet(tmp_path):
 def test_other_encoding_is_a_clear_error(tmp_path):
     _patients_file(tmp_path, "patient_id,birth_date,site_id\nP1,1950-01-01,Zürich\n".encode("latin-1"))
     with pytest.raises(ExtractError, match=r"patients.csv: line 2 is not valid UTF-8"):
-        read_extract(tmp_path, "canonical")
+        read_to_end(tmp_path, "canonical")
 
 
 def _exit_and_stderr(capsys, argv: list[str]) -> tuple[int, list[str]]:
@@ -159,7 +159,8 @@ def test_validate_prints_every_reason_a_sample_row_would_be_quarantined_rejected
 
 
 def test_a_run_summary_keeps_the_first_reasons_of_the_list_validate_prints():
-    from cramp_audit.pipeline import RUN_SUMMARY_REASONS, check_extract, summarise
+    from cramp_audit.load import check_extract
+    from cramp_audit.validation_summary import RUN_SUMMARY_REASONS, summarise
 
     extract, validations = check_extract(Path(__file__).resolve().parent.parent / "data_samples" / "sample")
     every, short = summarise(extract, validations), summarise(extract, validations, RUN_SUMMARY_REASONS)

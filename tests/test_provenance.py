@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from cramp_audit.db import connect
-from cramp_audit.pipeline import AuditRequest, code_version, run_audit
+from cramp_audit.pipeline import AuditRequest, run_audit
+from cramp_audit.provenance import code_version
 from cramp_audit.rules_engine import RULES_DIR, rule_pack_checksum
 from tests.extract_builder import write_extract
 

@@ -49,7 +49,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("browser")
-    write_reports(build_audit_db(root / "cramp.duckdb"), RUN_ID, root / "out")
+    write_reports(build_audit_db(root / "cramp.duckdb"), RUN_ID, root / "out", suppress_below=11)
     return root / "out" / RUN_ID
 
 

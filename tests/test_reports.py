@@ -36,7 +36,7 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
 def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run's reports with the default suppress_below = 11, written once for the read-only tests."""
     root = tmp_path_factory.mktemp("reports")
-    write_reports(build_audit_db(root / "cramp.duckdb"), RUN_ID, root / "out")
+    write_reports(build_audit_db(root / "cramp.duckdb"), RUN_ID, root / "out", suppress_below=11)
     return root / "out" / RUN_ID
 
 
@@ -54,7 +54,7 @@ def by_rule_and_site(rows: list[dict[str, str]]) -> dict[tuple[str, str], tuple[
 
 
 def test_the_five_files_are_written_into_the_run_folder(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    paths = write_reports(con, RUN_ID, tmp_path / "reports")
+    paths = write_reports(con, RUN_ID, tmp_path / "reports", suppress_below=11)
 
     assert [p.name for p in paths] == [*CSV_FILES, "report.html"]
     assert all(p.parent == tmp_path / "reports" / RUN_ID and p.stat().st_size > 0 for p in paths)
@@ -62,11 +62,11 @@ def test_the_five_files_are_written_into_the_run_folder(con: duckdb.DuckDBPyConn
 
 
 def test_writing_again_replaces_the_files(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    write_reports(con, RUN_ID, tmp_path)
+    write_reports(con, RUN_ID, tmp_path, suppress_below=11)
     con.execute("UPDATE audit.rules SET title = 'Quinine ordered' WHERE run_id = ? AND rule_id = 'LC-QUININE'",
                 [RUN_ID])
 
-    write_reports(con, RUN_ID, tmp_path)
+    write_reports(con, RUN_ID, tmp_path, suppress_below=11)
 
     assert "Quinine ordered" in (tmp_path / RUN_ID / "rule_summary.csv").read_text(encoding="utf-8-sig")
     assert sorted(p.name for p in (tmp_path / RUN_ID).iterdir()) == sorted([*CSV_FILES, "report.html"])
@@ -74,7 +74,7 @@ def test_writing_again_replaces_the_files(con: duckdb.DuckDBPyConnection, tmp_pa
 
 def test_an_unknown_run_is_refused_and_nothing_is_written(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not in audit.runs"):
-        write_reports(con, "run-that-never-was", tmp_path)
+        write_reports(con, "run-that-never-was", tmp_path, suppress_below=11)
     assert not (tmp_path / "run-that-never-was").exists()
 
 
@@ -83,7 +83,7 @@ def test_a_run_id_that_is_not_a_plain_folder_name_is_refused(
     con: duckdb.DuckDBPyConnection, tmp_path: Path, run_id: str
 ) -> None:
     with pytest.raises(ValueError, match="folder name"):
-        write_reports(con, run_id, tmp_path / "out")
+        write_reports(con, run_id, tmp_path / "out", suppress_below=11)
 
 
 @pytest.mark.parametrize("suppress_below", [0, -3, True, 10.5])
@@ -322,7 +322,7 @@ def test_text_from_the_database_is_escaped(con: duckdb.DuckDBPyConnection, tmp_p
     con.execute("UPDATE audit.rules SET title = '<b>bold</b> & co' WHERE run_id = ? AND rule_id = 'LC-QUININE'",
                 [RUN_ID])
     con.execute("UPDATE audit.cohort SET site_id = '<i>WEST</i>' WHERE run_id = ? AND site_id = 'WEST'", [RUN_ID])
-    write_reports(con, RUN_ID, tmp_path)
+    write_reports(con, RUN_ID, tmp_path, suppress_below=11)
 
     html = (tmp_path / RUN_ID / "report.html").read_text(encoding="utf-8")
 
@@ -352,7 +352,7 @@ def test_a_run_with_an_empty_cohort_still_gets_a_page(tmp_path: Path) -> None:
     con.execute("UPDATE audit.rule_results SET denominator = 0, deviations = 0, deviation_rate = NULL"
                 " WHERE run_id = ?", [RUN_ID])
 
-    paths = write_reports(con, RUN_ID, tmp_path / "out")
+    paths = write_reports(con, RUN_ID, tmp_path / "out", suppress_below=11)
 
     assert pl.read_csv(paths[1]).height == 0  # rule_by_site: header only
     html = paths[-1].read_text(encoding="utf-8")

@@ -60,7 +60,7 @@ def test_docs_rules_md_is_the_current_catalogue() -> None:
     expected = catalogue_markdown(load_parameters())
     shipped = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
     assert shipped.rstrip("\n") == expected.rstrip("\n"), (
-        "docs/rules.md is stale: run .venv/bin/python -m cramp_audit.rules_engine --write-catalogue")
+        "docs/rules.md is stale: run `make catalogue`")
 
 
 def test_terminal_listing_names_every_rule_with_its_parameters() -> None:

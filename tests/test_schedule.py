@@ -17,7 +17,7 @@ import pytest
 from cramp_audit import schedule
 from cramp_audit.cli import main
 from cramp_audit.db import DatabaseBusyError, NotADatabaseError, connect
-from cramp_audit.pipeline import RunSummary
+from cramp_audit.pipeline import EvaluateResult, RunSummary
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data_samples" / "sample"
 SUNDAY_23H = datetime(2025, 1, 5, 23, 0)
@@ -124,7 +124,8 @@ def local_mode(monkeypatch):
 
     def fake_run_flow(request, progress=None):
         requests.append(request)
-        return RunSummary(run_id="r1", status="succeeded", evaluation={"cohort": 1234}, reports_dir="reports/r1")
+        return RunSummary(run_id="r1", status="succeeded", evaluation=EvaluateResult(1234, "2024-01-01", "2024-12-31"),
+                          reports_dir="reports/r1")
 
     monkeypatch.setattr(audit, "run_flow", fake_run_flow)
     clock = FakeClock(SUNDAY_23H, stop_after=1)
@@ -155,7 +156,8 @@ def test_schedule_with_no_prefect_runs_plain_functions_and_starts_no_server(loca
 
     def plain_run(request, progress=None):
         local_mode.append(request)  # the fake clock stops after one run
-        return RunSummary(run_id="r1", status="succeeded", evaluation={"cohort": 7}, reports_dir="reports/r1")
+        return RunSummary(run_id="r1", status="succeeded", evaluation=EvaluateResult(7, "2024-01-01", "2024-12-31"),
+                          reports_dir="reports/r1")
 
     monkeypatch.setattr(pipeline, "run_audit", plain_run)
     argv = ["schedule", "--cron", "0 6 * * 1", str(SAMPLE), "--db", str(tmp_path / "a.duckdb"), "--no-prefect"]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cramp_audit.pipeline import validate_extract
+from cramp_audit.load import validate_extract
 from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT_PATIENT, write_extract
-from transforms.registry import read_extract
+from transforms.registry import open_extract
 
 EXTRACT_DATE = date(2026, 1, 1)
 GOOD = {
@@ -66,7 +66,7 @@ def _extract_with(tmp_path: Path, table: str, bad_row: dict) -> Path:
 
 
 def _validated(folder: Path) -> dict:
-    return {v.table_name: v for v in validate_extract(read_extract(folder, "canonical"), EXTRACT_DATE)}
+    return {v.table_name: v for v in validate_extract(open_extract(folder, "canonical"), EXTRACT_DATE)}
 
 
 @pytest.mark.parametrize(("table", "changes", "field", "check", "action"), CASES,

@@ -15,8 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, Table
-from transforms.base import ExtractError, Skipped, SourceExtract
-from transforms.canonical import BATCH_ROWS, BatchedExtract
+from transforms.base import Extract, ExtractError, Skipped, batch_size
 from transforms.files import extract_error, file_error, find_table_file, refuse_lossy_header, stream_batches
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -181,7 +180,7 @@ def canonical_frame(frame: pl.LazyFrame, table: Table, values: Mapping[str, pl.E
 @dataclass(frozen=True)
 class Part:
     """One source file's contribution to one canonical table: every row in canonical form and, when
-    the source leaves rows out on purpose, a SKIP_REASON column (null = kept). A batched read streams
+    the source leaves rows out on purpose, a SKIP_REASON column (null = kept). The read streams
     `tagged` itself, so rows and skip counts come out of one pass over the source."""
 
     table: Table
@@ -192,17 +191,10 @@ class Part:
 
     @property
     def rows(self) -> pl.LazyFrame:
-        """The rows kept."""
+        """The rows kept (for a plan that needs them, e.g. a site attributed from the encounters)."""
         if not self.has_skips:
             return self.tagged
         return self.tagged.filter(pl.col(SKIP_REASON).is_null()).drop(SKIP_REASON)
-
-    @property
-    def skipped(self) -> pl.LazyFrame | None:
-        """Per reason, how many rows were left out (None when the source leaves none out)."""
-        if not self.has_skips:
-            return None
-        return self.tagged.filter(pl.col(SKIP_REASON).is_not_null()).group_by(SKIP_REASON).agg(pl.len().alias("rows"))
 
 
 def part(table: Table, source: SourceFile, frame: pl.LazyFrame, values: Mapping[str, pl.Expr],
@@ -225,68 +217,22 @@ def _refuse_unsourced_tables(parts: list[Part], fmt: str) -> None:
                            "(extract-format.md: patients, diagnoses and medications are required)")
 
 
-def _collect(plans: list[pl.LazyFrame], fmt: str, files: list[Path]) -> list[pl.DataFrame]:
-    try:
-        return pl.collect_all(plans)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise extract_error(exc, fmt, files) from exc
-
-
-def _skipped(parts: list[Part], counts: list[pl.DataFrame]) -> list[Skipped]:
-    """Per part with a skip plan (in order; `counts` are those plans collected) and reason, the rows
-    its source left out on purpose."""
-    skipped: list[Skipped] = []
-    for p, part_counts in zip([p for p in parts if p.skipped is not None], counts, strict=True):
-        skipped += [Skipped(p.table.name, p.source, int(r["rows"]), r[SKIP_REASON])
-                    for r in part_counts.sort(SKIP_REASON).iter_rows(named=True)]
-    return skipped
-
-
-def _skip_plans(parts: list[Part]) -> list[pl.LazyFrame]:
-    return [p.skipped for p in parts if p.skipped is not None]
-
-
 def _files_to_blame(parts: Iterable[Part], files: Iterable[Path | str]) -> list[Path]:
     """The files a failed read may have failed on: the parts' own first, then the extract's others."""
     ordered = [p.path for p in parts if p.path is not None] + [Path(f) for f in files]
     return list(dict.fromkeys(ordered))
 
 
-def collect_parts(parts: Iterable[Part], fmt: str,
-                  files: Iterable[Path | str] = ()) -> tuple[dict[str, pl.DataFrame], list[Skipped]]:
-    """Runs every part's plan in one go (shared scans) and stacks the parts of each table."""
-    parts = list(parts)
-    _refuse_unsourced_tables(parts, fmt)
-    results = _collect([p.rows for p in parts] + _skip_plans(parts), fmt, _files_to_blame(parts, files))
-    by_table: dict[str, list[pl.DataFrame]] = {}
-    for p, frame in zip(parts, results[:len(parts)], strict=True):
-        by_table.setdefault(p.table.name, []).append(frame)
-    tables = {t.name: pl.concat(by_table[t.name], how="vertical") for t in TABLES if t.name in by_table}
-    return tables, _skipped(parts, results[len(parts):])
-
-
 def build_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path], extract_date: date | None = None,
-                  extra_skipped: Iterable[Skipped] = ()) -> SourceExtract:
-    files = list(files)
-    tables, skipped = collect_parts(parts, fmt, files)
-    return SourceExtract(format=fmt, tables=tables, skipped=skipped + list(extra_skipped),
-                         extract_date=extract_date, files=sorted({str(p) for p in files}))
-
-
-# What an adapter's reader returns: the whole extract (read) or the extract in batches (read_batched).
-Extract = SourceExtract | BatchedExtract
-
-
-def build_batched_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path], extract_date: date | None = None,
-                          extra_skipped: Iterable[Skipped] = (), batch_rows: int | None = None) -> BatchedExtract:
-    """build_extract's extract read a batch of rows at a time, as an audit reads it: each table's
-    parts are streamed in order when its batches are asked for, so memory is bounded by a batch
-    whatever the size of the source. Rows and skip counts come from one pass: `skipped` is complete
-    once every table has been read (as build_extract gives it, with extra_skipped last)."""
+                  extra_skipped: Iterable[Skipped] = (), batch_rows: int | None = None) -> Extract:
+    """The extract an adapter's per-file parts make: each table's parts are streamed in order when
+    its batches are asked for, batch_rows rows at a time, so memory is bounded by a batch whatever
+    the size of the source. Rows and skip counts come from one pass: `skipped` is complete once
+    every table has been read (per part in order and reason, then extra_skipped)."""
     parts = list(parts)
     files = list(files)
     _refuse_unsourced_tables(parts, fmt)
-    rows = batch_rows or BATCH_ROWS
+    rows = batch_size(batch_rows)
     extra = list(extra_skipped)
     skipped: list[Skipped] = list(extra)
     by_part: dict[int, list[Skipped]] = {}
@@ -313,7 +259,7 @@ def build_batched_extract(fmt: str, parts: Iterable[Part], files: Iterable[Path]
 
     sourced = {p.table.name for p in parts}
     tables = {t.name: (lambda name=t.name: table_batches(name)) for t in TABLES if t.name in sourced}
-    return BatchedExtract(fmt, tables, skipped, extract_date, sorted({str(p) for p in files}))
+    return Extract(fmt, tables, skipped, extract_date, sorted({str(p) for p in files}))
 
 
 def _stream(plan: pl.LazyFrame, fmt: str, batch_rows: int, files: list[Path]) -> Iterator[pl.DataFrame]:
@@ -321,8 +267,3 @@ def _stream(plan: pl.LazyFrame, fmt: str, batch_rows: int, files: list[Path]) ->
         yield from stream_batches(plan, batch_rows)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise extract_error(exc, fmt, files) from exc
-
-
-def require_folder(source: Path) -> None:
-    if not source.is_dir():
-        raise ExtractError(f"{source}: not a folder (an extract is a folder with one file per table)")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -39,17 +39,16 @@ import polars as pl
 
 from schemas.code_systems import system_uris
 from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
-from transforms.base import ExtractError
+from transforms.base import Extract, ExtractError, require_folder
 from transforms.common import (
-    Extract,
     Part,
     SourceFile,
     attributed_site,
+    build_extract,
     date_part,
     number_text,
     part,
     relative_name,
-    require_folder,
     route_from_description,
     strength_from_description,
     text_null,
@@ -387,9 +386,18 @@ def _export_date(folder: Path) -> tuple[date | None, list[Path]]:
     return (max(dates) if dates else None), read
 
 
-def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
-    """The extract as `build` makes it from the per-file parts: common.build_extract (whole, as
-    registry.read_extract reads it) or common.build_batched_extract (a batch of rows at a time)."""
+def detect(source: Path) -> bool:
+    return "Patient" in resource_files(source)
+
+
+def check(source: Path) -> None:
+    require_folder(source)
+    if not detect(source):
+        raise ExtractError(f"{source}: no Patient file (expected {EXPECTED})")
+
+
+def read(source: Path, batch_rows: int | None = None) -> Extract:
+    """The extract its per-file parts make, read batch_rows rows at a time (common.build_extract)."""
     require_folder(source)
     files = resource_files(source)
     if "Patient" not in files:
@@ -406,4 +414,4 @@ def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
     read_resources = ("Patient", "Encounter", "Condition", "Medication", "MedicationRequest", "Observation",
                       "Procedure", "ServiceRequest")
     read_files = [p for r in read_resources for p in files.get(r, [])] + log_files
-    return build(FORMAT, parts, read_files, extract_date=extract_date)
+    return build_extract(FORMAT, parts, read_files, extract_date=extract_date, batch_rows=batch_rows)

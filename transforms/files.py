@@ -1,5 +1,5 @@
-"""Reading one delimited or Parquet file into an all-string polars frame, whole or in batches of
-rows, with the errors a user can act on (file, row, column) instead of a traceback."""
+"""Reading one delimited or Parquet file into an all-string polars frame in batches of rows, with
+the errors a user can act on (file, row, column) instead of a traceback."""
 
 from __future__ import annotations
 
@@ -306,8 +306,3 @@ def collect_batches(frame: pl.LazyFrame, path: Path, display_name: str, batch_ro
     with _readable(path, display_name):
         yield from stream_batches(frame, batch_rows)
 
-
-def collect_whole(frame: pl.LazyFrame, path: Path, display_name: str) -> pl.DataFrame:
-    """A lazy frame of scan_string_frame collected at once (errors as one ExtractError line)."""
-    with _readable(path, display_name):
-        return frame.collect()

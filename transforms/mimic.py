@@ -27,23 +27,21 @@ Mapping choices:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
-from transforms.base import ExtractError
+from transforms.base import Extract, ExtractError, require_folder
 from transforms.common import (
-    Extract,
     Part,
     SourceFile,
+    build_extract,
     date_part,
     find_csv,
     part,
     require_file,
-    require_folder,
     row_order_id,
     scan_csv,
     text_null,
@@ -52,6 +50,7 @@ from transforms.files import extract_error
 
 FORMAT = "mimic"
 EXPECTED = "MIMIC-IV: hosp/patients.csv.gz and hosp/admissions.csv.gz"
+REQUIRED_STEMS = ("patients", "admissions")  # in hosp/
 SHIFT_DAYS = "_shift_days"
 
 
@@ -245,9 +244,18 @@ def latest_date(parts: list[Part]) -> date | None:
     return max(found) if found else None
 
 
-def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
-    """The extract as `build` makes it from the per-file parts: common.build_extract (whole, as
-    registry.read_extract reads it) or common.build_batched_extract (a batch of rows at a time)."""
+def detect(source: Path) -> bool:
+    return all(find_csv(source / "hosp", stem) is not None for stem in REQUIRED_STEMS)
+
+
+def check(source: Path) -> None:
+    require_folder(source)
+    for stem in REQUIRED_STEMS:
+        require_file(source / "hosp", stem, EXPECTED)
+
+
+def read(source: Path, batch_rows: int | None = None) -> Extract:
+    """The extract its per-file parts make, read batch_rows rows at a time (common.build_extract)."""
     require_folder(source)
     hosp = source / "hosp"
     patients_path = require_file(hosp, "patients", EXPECTED)
@@ -282,4 +290,4 @@ def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
     if poe is not None:
         parts.append(_radiology_orders(poe, shifts))
 
-    return build(FORMAT, parts, files, extract_date=latest_date(parts))
+    return build_extract(FORMAT, parts, files, extract_date=latest_date(parts), batch_rows=batch_rows)

@@ -19,7 +19,6 @@ Mapping choices:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -27,18 +26,17 @@ import polars as pl
 
 from schemas.code_systems import code_system_token
 from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES, Table
-from transforms.base import Skipped
+from transforms.base import Extract, Skipped, require_folder
 from transforms.common import (
-    Extract,
     Part,
     SourceFile,
     attributed_site,
+    build_extract,
     date_part,
     find_csv,
     number_text,
     part,
     require_file,
-    require_folder,
     route_from_description,
     scan_csv,
     strength_from_description,
@@ -48,6 +46,7 @@ from transforms.files import file_error
 
 FORMAT = "omop"
 EXPECTED = "OMOP CDM: person.csv and condition_occurrence.csv"
+REQUIRED_STEMS = ("person", "condition_occurrence")
 
 SEX_BY_GENDER_CONCEPT = {"8507": "M", "8532": "F", "8521": "O", "8551": "U"}
 # OMOP visit concepts -> the canonical encounter classes; others fall back to the concept name.
@@ -274,9 +273,18 @@ def _extract_date(cdm_source: SourceFile | None) -> date | None:
     return dates.max() if len(dates) else None
 
 
-def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
-    """The extract as `build` makes it from the per-file parts: common.build_extract (whole, as
-    registry.read_extract reads it) or common.build_batched_extract (a batch of rows at a time)."""
+def detect(source: Path) -> bool:
+    return all(find_csv(source, stem) is not None for stem in REQUIRED_STEMS)
+
+
+def check(source: Path) -> None:
+    require_folder(source)
+    for stem in REQUIRED_STEMS:
+        require_file(source, stem, EXPECTED)
+
+
+def read(source: Path, batch_rows: int | None = None) -> Extract:
+    """The extract its per-file parts make, read batch_rows rows at a time (common.build_extract)."""
     require_folder(source)
     person_path = require_file(source, "person", EXPECTED)
     require_file(source, "condition_occurrence", EXPECTED)
@@ -317,4 +325,5 @@ def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
         if repeated:
             extra.append(Skipped(PATIENTS.name, death.name, repeated,
                                  "further OMOP death record of the same person (the earliest date is used)"))
-    return build(FORMAT, parts, files, extract_date=_extract_date(optional("cdm_source")), extra_skipped=extra)
+    return build_extract(FORMAT, parts, files, extract_date=_extract_date(optional("cdm_source")), extra_skipped=extra,
+                         batch_rows=batch_rows)

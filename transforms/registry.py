@@ -1,65 +1,63 @@
-"""Which adapter reads which format, and format detection when --format is omitted."""
+"""The adapters, in detection order (the first whose `detect` says yes reads the folder), and the
+one way to open an extract: its format resolved (given, or detected), its headers checked, its
+tables planned for reading in batches."""
 
 from __future__ import annotations
 
-import importlib
-from functools import partial
 from pathlib import Path
 
-from transforms.base import ExtractError, SourceExtract
-from transforms.canonical import BatchedExtract
+from transforms import canonical, fhir, mimic, omop, synthea
+from transforms.base import Adapter, Extract, ExtractError
 
-FORMATS = ("canonical", "synthea", "omop", "mimic", "fhir")
+# FHIR and MIMIC-IV are told by their file names; Synthea's patients.csv by its header (before the
+# canonical format, which also has a patients.csv).
+ADAPTERS: tuple[Adapter, ...] = (fhir, mimic, omop, synthea, canonical)
+BY_FORMAT: dict[str, Adapter] = {adapter.FORMAT: adapter for adapter in ADAPTERS}
+FORMATS = tuple(BY_FORMAT)
+
+EXPECTED = (
+    "expected one of: canonical (patients, diagnoses, medications as .csv, .csv.gz or .parquet), "
+    "Synthea CSV (patients.csv + conditions.csv), OMOP CDM (person.csv + condition_occurrence.csv), "
+    "MIMIC-IV (hosp/patients.csv.gz + hosp/admissions.csv.gz) or FHIR bulk NDJSON (Patient.*.ndjson)"
+)
 
 
-def resolve_format(source: Path, requested: str | None) -> str:
+def _require_folder(source: Path) -> None:
     if not source.exists():
         raise ExtractError(f"{source}: no such folder")
     if not source.is_dir():
         raise ExtractError(f"{source}: not a folder (an extract is a folder with one file per table)")
-    if requested is not None:
-        if requested not in FORMATS:
-            raise ExtractError(f"unknown format '{requested}' (expected one of {', '.join(FORMATS)})")
-        return requested
-    from transforms.detect import detect_format
-
-    return detect_format(source)
 
 
-def preflight(source: Path, requested_format: str | None = None) -> str:
-    """Refuses an unreadable extract cheaply (format, required files and, for the canonical format,
-    required columns from the headers) before a run starts anything; returns the format."""
-    fmt = resolve_format(source, requested_format)
-    if fmt == "canonical":
-        from transforms.canonical import check
-
-        check(source)
-    return fmt
+def detect_format(source: Path) -> str:
+    """The format of the first adapter that recognises the folder; ExtractError when none does."""
+    _require_folder(source)
+    for adapter in ADAPTERS:
+        if adapter.detect(source):
+            return adapter.FORMAT
+    raise ExtractError(f"{source}: cannot tell the extract format; {EXPECTED}")
 
 
-def read_batched_extract(source: Path, requested_format: str | None = None,
-                         batch_rows: int | None = None) -> BatchedExtract:
-    """The extract as an audit reads it, each table a batch of rows at a time: a canonical extract
-    file by file, the other formats from their adapter's per-file parts."""
-    fmt = resolve_format(source, requested_format)
-    if fmt == "canonical":
-        from transforms.canonical import read_batched
-
-        return read_batched(source, batch_rows)
-    from transforms.common import build_batched_extract
-
-    adapter = importlib.import_module(f"transforms.{fmt}")
-    return adapter.read_with(source, partial(build_batched_extract, batch_rows=batch_rows))
+def adapter_for(source: Path, requested: str | None = None) -> Adapter:
+    """The adapter of the requested format, else of the detected one (the folder must exist)."""
+    _require_folder(source)
+    if requested is None:
+        return BY_FORMAT[detect_format(source)]
+    if requested not in BY_FORMAT:
+        raise ExtractError(f"unknown format '{requested}' (expected one of {', '.join(FORMATS)})")
+    return BY_FORMAT[requested]
 
 
-def read_extract(source: Path, requested_format: str | None = None) -> SourceExtract:
-    """Reads a source folder into canonical string frames with the adapter of its format."""
-    fmt = resolve_format(source, requested_format)
-    if fmt == "canonical":
-        from transforms.canonical import read
+def preflight(source: Path, requested: str | None = None) -> str:
+    """Refuses an unreadable extract cheaply (format, required files and columns, from names and
+    headers), before anything is read or written; returns the format."""
+    adapter = adapter_for(source, requested)
+    adapter.check(source)
+    return adapter.FORMAT
 
-        return read(source)
-    from transforms.common import build_extract
 
-    adapter = importlib.import_module(f"transforms.{fmt}")
-    return adapter.read_with(source, build_extract)
+def open_extract(source: Path, requested: str | None = None, batch_rows: int | None = None) -> Extract:
+    """The extract, checked and planned (check_extract, then the adapter's read)."""
+    adapter = adapter_for(source, requested)
+    adapter.check(source)
+    return adapter.read(source, batch_rows)

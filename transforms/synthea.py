@@ -14,23 +14,22 @@ Mapping choices:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
 from schemas.code_systems import code_system_token
 from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
+from transforms.base import Extract, require_folder
 from transforms.common import (
-    Extract,
     Part,
     SourceFile,
     attributed_site,
+    build_extract,
     date_part,
     find_csv,
     part,
     require_file,
-    require_folder,
     route_from_description,
     row_order_id,
     scan_csv,
@@ -40,6 +39,8 @@ from transforms.common import (
 
 FORMAT = "synthea"
 EXPECTED = "Synthea CSV export: patients.csv and conditions.csv"
+# Synthea writes these header names in exactly this case; the canonical format uses lower case.
+SYNTHEA_HEADERS = {"patients": {"Id", "BIRTHDATE"}, "conditions": {"START", "PATIENT"}}
 
 
 def _code_system(source: SourceFile, default: str) -> pl.Expr:
@@ -149,9 +150,29 @@ def _procedures(source: SourceFile) -> Part:
     })
 
 
-def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
-    """The extract as `build` makes it from the per-file parts: common.build_extract (whole, as
-    registry.read_extract reads it) or common.build_batched_extract (a batch of rows at a time)."""
+def _header(path: Path) -> set[str]:
+    try:
+        return set(pl.scan_csv(path, infer_schema=False, n_rows=0).collect_schema().names())
+    except (OSError, pl.exceptions.PolarsError):
+        return set()
+
+
+def detect(source: Path) -> bool:
+    """patients.csv and conditions.csv, one of them with Synthea's upper-case header (the canonical
+    format has a patients.csv too)."""
+    found = {stem: find_csv(source, stem) for stem in SYNTHEA_HEADERS}
+    return all(path is not None for path in found.values()) and any(
+        SYNTHEA_HEADERS[stem] <= _header(path) for stem, path in found.items() if path is not None)
+
+
+def check(source: Path) -> None:
+    require_folder(source)
+    for stem in SYNTHEA_HEADERS:
+        require_file(source, stem, EXPECTED)
+
+
+def read(source: Path, batch_rows: int | None = None) -> Extract:
+    """The extract its per-file parts make, read batch_rows rows at a time (common.build_extract)."""
     require_folder(source)
     patients_path = require_file(source, "patients", EXPECTED)
     conditions_path = require_file(source, "conditions", EXPECTED)
@@ -173,4 +194,4 @@ def read_with(source: Path, build: Callable[..., Extract]) -> Extract:
         found = optional(stem)
         if found is not None:
             parts.append(mapper(found))
-    return build(FORMAT, parts, files)
+    return build_extract(FORMAT, parts, files, batch_rows=batch_rows)

@@ -1,1 +1,0 @@
-SELECT source_path FROM audit.runs WHERE run_id = $run_id;
