@@ -12,8 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cramp_audit.load import staging_rows
-from cramp_audit.load import validate_extract
+from cramp_audit.load import staging_rows, validate_extract
 from schemas.code_systems import code_system_token, code_systems, normalise_code, token_of
 from schemas.spec import CODE_SYSTEMS, SOURCE_FILE, SOURCE_ROW
 from sql.valuesets.build import canonical_code_system

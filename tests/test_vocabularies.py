@@ -22,7 +22,7 @@ HEADER = ("-- rule_id: LC-ROLES\n-- title: t\n-- severity: low\n-- guideline: \"
 
 def _worklist_severities(tmp_path: Path) -> list[str]:
     tmp_path.mkdir()
-    reports.write_reports(build_audit_db(tmp_path / "cramp.duckdb"), RUN_ID, tmp_path / "out")
+    reports.write_reports(build_audit_db(tmp_path / "cramp.duckdb"), RUN_ID, tmp_path / "out", suppress_below=11)
     with (tmp_path / "out" / RUN_ID / "worklist.csv").open(encoding="utf-8-sig", newline="") as handle:
         return list(dict.fromkeys(r["severity"] for r in csv.DictReader(handle)))
 
@@ -35,7 +35,7 @@ def test_the_worklist_lists_severities_in_the_tables_rank_order(tmp_path, monkey
 
 
 def test_the_page_draws_each_severity_in_its_tables_colour(tmp_path):
-    reports.write_reports(build_audit_db(tmp_path / "cramp.duckdb"), RUN_ID, tmp_path / "out")
+    reports.write_reports(build_audit_db(tmp_path / "cramp.duckdb"), RUN_ID, tmp_path / "out", suppress_below=11)
     html = (tmp_path / "out" / RUN_ID / "report.html").read_text(encoding="utf-8")
     for severity in severities():
         assert re.search(rf"\.severity-{severity.name} {{ background: {severity.colour}; }}", html), severity
