@@ -100,7 +100,7 @@ TABLE_COUNT_COLUMNS = ("rows_read", "rows_loaded", "rows_rejected", "rows_repair
 SEVERITY_COLOURS = {"high": "#b2182b", "medium": "#b35806", "low": "#4d7ea8"}  # as the page's badges
 PERCENT_DECIMALS = 1
 TOP_REASONS = 3
-NO_DEVIATION = "(no deviation)"  # the reason-code stratum's other patients: not a reason, not shown
+NO_DEVIATION = "(no deviation)"  # the reason-code stratum's other patients: in the CSV, not a top reason
 
 RULE_SUMMARY_CSV = "rule_summary.csv"
 RULE_BY_STRATUM_CSV = "rule_by_stratum.csv"
@@ -218,12 +218,14 @@ def read_report_data(
     release = build_release(con, run_id, suppress_below, min_denominator)
     rules = query_report(con, "rule_summary", run_id=run_id).select("rule_id", "title", "severity",
                                                                     "guideline_statement")
-    shown = release_frame(release, suppress_below)
+    # Patients without a site (or sex, ...) after the named values, as the breakdowns always listed them.
+    shown = release_frame(release, suppress_below).sort(
+        pl.col("stratum") != TOTAL_STRATUM, "rule_id", "stratum", pl.col("value") == "(none)", "value")
     totals = shown.filter(pl.col("stratum") == TOTAL_STRATUM)
     strata = shown.filter(pl.col("stratum") != TOTAL_STRATUM)
     rule_summary = rules.join(totals.drop("stratum", "value", "rank"), on="rule_id", how="left").select(
         "rule_id", "title", "severity", *COUNT_COLUMNS, *RATE_COLUMNS, "guideline_statement")
-    rule_by_stratum = strata.filter(pl.col("value") != NO_DEVIATION)
+    rule_by_stratum = strata
     sites = strata.filter(pl.col("stratum") == "site").rename({"value": "site_id"}).drop("stratum")
     steps = query_report(con, "cohort_attrition", run_id=run_id).select("step_number", "step")
     attrition = steps.join(
@@ -610,7 +612,7 @@ def rule_sections(data: ReportData) -> list[dict[str, Any]]:
             tables.append({"stratum": stratum, "title": STRATUM_TITLES.get(stratum, stratum),
                            "rows": own.filter(pl.col("stratum") == stratum).to_dicts()})
         reasons = (
-            own.filter(pl.col("stratum") == "reason_code")
+            own.filter((pl.col("stratum") == "reason_code") & (pl.col("value") != NO_DEVIATION))
             .join(numbers, on=["rule_id", "stratum", "value"], how="left")
             .sort(pl.col("n").is_null(), pl.col("n"), "value", descending=[False, True, False])
             .head(TOP_REASONS)
