@@ -40,6 +40,7 @@ from cramp_audit.disclosure import (
 )
 
 ATTRITION_PREFIX = "(attrition "
+REASON_STRATUM = "reason_code"  # rule-specific: identities between rules' populations do not hold in it
 LINKS_FILE = "reports/disclosure_links.toml"
 DEFAULT_MIN_DENOMINATOR = 20  # sql/parameters.toml [reports] min_denominator_for_rate
 
@@ -144,16 +145,26 @@ def definition_links(rows: pl.DataFrame, attrition_steps: list[int]) -> list[Lin
         cohort_rules = spec.get("cohort", {}).get("rules", ())
         candidates += [Link("denominator", {last: 1, rule: -1}, total) for rule in cohort_rules]
     known = set(rows["rule_id"].to_list())
+    everywhere = patient_rows(rows)
     links = []
     for link in candidates:
         if not set(link.terms) <= known:
             continue
+        if not link.rows:
+            link = Link(link.count, link.terms, everywhere)
         try:
             check_links(rows, [link])
         except ValueError:
             continue  # false in this run's data: nobody can use it
         links.append(link)
     return links
+
+
+def patient_rows(rows: pl.DataFrame) -> tuple[tuple[str, str], ...]:
+    """The (stratum, value) rows a population identity holds in: the totals and every stratum of a
+    patient attribute (site, sex, age band, ...), not the rule-specific reason codes."""
+    keys = rows.filter(pl.col("stratum") != REASON_STRATUM).select("stratum", "value").unique()
+    return tuple(sorted(keys.iter_rows()))
 
 
 def build_release(
@@ -167,7 +178,9 @@ def build_release(
         if rule_id.startswith(ATTRITION_PREFIX) and not rule_id.endswith("removed)")
     )
     links = definition_links(wide, steps)
-    links += equal_count_links(cells.filter(~is_attrition()))
+    everywhere = patient_rows(wide)
+    links += [Link(link.count, link.terms, everywhere) for link in
+              equal_count_links(cells.filter(~is_attrition() & (pl.col("stratum") != REASON_STRATUM)))]
     statuses = suppress(cells, suppress_below, links)
     table = release_table(statuses)
     return Release(

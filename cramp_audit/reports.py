@@ -544,11 +544,14 @@ def site_rate_chart(rule_by_site: pl.DataFrame) -> alt.LayerChart:
 
 def trend_chart(points: list[dict[str, Any]]) -> alt.LayerChart:
     """A small line chart of one rule's rate over the runs on the same source (gaps where withheld)."""
-    rows = [{"run": format_value(p["started_at"]), "rate": p["rate_percent"],
-             "label": format_percent(p["rate_percent"])} for p in points]
+    days = [p["started_at"].date() if p["started_at"] else None for p in points]
+    # A day names a run unless two runs share it (then the time too: the axis needs distinct labels).
+    names = [format_value(p["started_at"] if days.count(day) > 1 else day) for p, day in zip(points, days, strict=True)]
+    rows = [{"run": name, "rate": p["rate_percent"], "label": format_percent(p["rate_percent"])}
+            for p, name in zip(points, names, strict=True)]
     scale = zero_based_scale(highest_rate(rows))
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("run:N", sort=[row["run"] for row in rows], title="Run", axis=alt.Axis(labelAngle=0, labelLimit=90)),
+        x=alt.X("run:N", sort=[row["run"] for row in rows], title="Run started", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("rate:Q", title="Deviation rate, %", scale=scale, axis=alt.Axis(tickCount=4)),
     )
     line = base.mark_line(color="#4d7ea8", point=True)
@@ -606,7 +609,9 @@ def rule_sections(data: ReportData) -> list[dict[str, Any]]:
         rule_id = rule["rule_id"]
         own = strata.filter(pl.col("rule_id") == rule_id)
         tables = []
-        for stratum in dict.fromkeys(own["stratum"].to_list()):
+        order = list(STRATUM_TITLES)
+        present = dict.fromkeys(own["stratum"].to_list())
+        for stratum in sorted(present, key=lambda name: (order.index(name) if name in order else len(order), name)):
             if stratum == "reason_code":
                 continue
             tables.append({"stratum": stratum, "title": STRATUM_TITLES.get(stratum, stratum),
