@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.measurereport import MeasureReport
 
 from cramp_audit.db import connect
 from cramp_audit.disclosure import PRIMARY, PUBLISHED, SECONDARY, TOTAL_STRATUM, TOTAL_VALUE
@@ -139,6 +140,7 @@ def test_csv_page_and_measure_report_publish_the_same_counts(run: tuple[Path, st
              "evaluated": "evaluated", "numerator": "deviations"}
     for entry in bundle["entry"]:
         report = entry["resource"]
+        MeasureReport.model_validate(report)
         rule_id = report["group"][0]["code"]["coding"][0]["code"]
         row = summary[rule_id]
         for population in report["group"][0]["population"]:
