@@ -510,8 +510,9 @@ def site_rate_chart(rule_by_site: pl.DataFrame) -> alt.LayerChart:
             "rule_id": row["rule_id"],
             "site_id": row["site_id"],
             "rate": row["deviation_rate_percent"],
-            "label": format_percent(row["deviation_rate_percent"]) if row["deviation_rate_percent"] is not None
-            else (row["rate_note"] or NO_RATE),
+            # "*": small numbers (the caption says so); the cell is too narrow for the words
+            "label": format_percent(row["deviation_rate_percent"]) + ("*" if row["rate_note"] else "")
+            if row["deviation_rate_percent"] is not None else (row["rate_note"] or NO_RATE),
         }
         for row in rule_by_site.iter_rows(named=True)
     ]
