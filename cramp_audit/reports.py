@@ -89,7 +89,7 @@ from markupsafe import Markup
 from cramp_audit.db import sql_text
 from cramp_audit.disclosure import PRIMARY, PUBLISHED, TOTAL_STRATUM
 from cramp_audit.measure_report import MEASURE_REPORTS_JSON, RunFacts, measure_report_bundle, measure_reports_json
-from cramp_audit.release import DEFAULT_MIN_DENOMINATOR, Release, audit_columns, build_release
+from cramp_audit.release import ATTRITION_PREFIX, DEFAULT_MIN_DENOMINATOR, Release, audit_columns, build_release
 from schemas.spec import USABLE_ROWS_CHECK
 
 NO_RATE = "—"  # shown where a rate is empty (nothing to evaluate, or suppressed)
@@ -229,7 +229,7 @@ def read_report_data(
     sites = strata.filter(pl.col("stratum") == "site").rename({"value": "site_id"}).drop("stratum")
     steps = query_report(con, "cohort_attrition", run_id=run_id).select("step_number", "step")
     attrition = steps.join(
-        counts_as_text(release.attrition(), release, ("patients", "removed"), suppress_below, attrition=True),
+        attrition_as_text(release, suppress_below),
         on="step_number", how="left")
     return ReportData(
         run=run,
@@ -269,16 +269,17 @@ def count_text(column: str, suppress_below: int, status: str | None = None) -> p
     )
 
 
-def counts_as_text(
-    frame: pl.DataFrame, release: Release, columns: tuple[str, ...], suppress_below: int, attrition: bool = False
-) -> pl.DataFrame:
-    """Attrition counts (null where withheld) as text, with the status of their release cell."""
+def attrition_as_text(release: Release, suppress_below: int) -> pl.DataFrame:
+    """step_number, patients, removed: the attrition cells of the release as text ("<11", "suppressed";
+    empty where a step removes nobody by definition: the first)."""
+    columns = ("patients", "removed")
+    frame = release.attrition()
     cells = release.statuses.filter((pl.col("stratum") == TOTAL_STRATUM) & (pl.col("count") == "denominator"))
     status = dict(zip(cells["rule_id"].to_list(), cells["status"].to_list(), strict=True))
     step = frame["step_number"].to_list()
     out = frame.with_columns(
-        pl.Series("patients_status", [status.get(f"(attrition {n})", PUBLISHED) for n in step]),
-        pl.Series("removed_status", [status.get(f"(attrition {n} removed)", PUBLISHED) for n in step]),
+        pl.Series("patients_status", [status.get(f"{ATTRITION_PREFIX}{n})", PUBLISHED) for n in step]),
+        pl.Series("removed_status", [status.get(f"{ATTRITION_PREFIX}{n} removed)", PUBLISHED) for n in step]),
     )
     return out.with_columns(
         pl.when(pl.col(c).is_null() & (pl.col(f"{c}_status") == PUBLISHED)).then(pl.lit(None, pl.String))
@@ -308,7 +309,9 @@ def read_trend(
         return None
     rows = query_report(con, "rule_trend", run_id=run_id).with_columns(
         (pl.col("denominator") - pl.col("exclusions") - pl.col("not_evaluable")).alias("evaluated"))
-    small = lambda c: pl.col(c).is_between(1, suppress_below - 1)  # noqa: E731
+    def small(column: str) -> pl.Expr:
+        return pl.col(column).is_between(1, suppress_below - 1)
+
     past = rows.filter(pl.col("run_id") != run_id).with_columns(
         pl.when(~small("evaluated") & ~small("deviations") & (pl.col("evaluated") > 0))
         .then(pl.col("deviations") / pl.col("evaluated")).alias("rate"))
