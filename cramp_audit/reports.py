@@ -100,6 +100,7 @@ TABLE_COUNT_COLUMNS = ("rows_read", "rows_loaded", "rows_rejected", "rows_repair
 SEVERITY_COLOURS = {"high": "#b2182b", "medium": "#b35806", "low": "#4d7ea8"}  # as the page's badges
 PERCENT_DECIMALS = 1
 TOP_REASONS = 3
+TREND_RUNS = 12  # points in a trend chart: the latest runs on the source
 NO_DEVIATION = "(no deviation)"  # the reason-code stratum's other patients: in the CSV, not a top reason
 
 RULE_SUMMARY_CSV = "rule_summary.csv"
@@ -302,28 +303,37 @@ def read_worklist(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
 def read_trend(
     con: duckdb.DuckDBPyConnection, run_id: str, release: Release, suppress_below: int
 ) -> pl.DataFrame | None:
-    """Each rule's rate over the runs of audit.rule_trend, oldest first; None without that view.
-    The run's own point is its release's rate; an earlier run's rate is shown only when neither of its
-    counts is small (that run's complements are not replayed here)."""
+    """Each rule's rate over the last TREND_RUNS runs of audit.rule_trend, oldest first; None without
+    that view. Each point is the rate that run's own release shows (its recorded suppress_below, its
+    complements), so the trend publishes no rate an earlier report withheld."""
     if not audit_columns(con, "rule_trend"):
         return None
-    rows = query_report(con, "rule_trend", run_id=run_id).with_columns(
-        (pl.col("denominator") - pl.col("exclusions") - pl.col("not_evaluable")).alias("evaluated"))
-    def small(column: str) -> pl.Expr:
-        return pl.col(column).is_between(1, suppress_below - 1)
-
-    past = rows.filter(pl.col("run_id") != run_id).with_columns(
-        pl.when(~small("evaluated") & ~small("deviations") & (pl.col("evaluated") > 0))
-        .then(pl.col("deviations") / pl.col("evaluated")).alias("rate"))
-    current = rows.filter(pl.col("run_id") == run_id).join(
-        release.totals().select("rule_id", pl.col("deviation_rate").alias("rate")), on="rule_id", how="left")
+    rows = query_report(con, "rule_trend", run_id=run_id)
+    runs = rows.select("run_id", "started_at").unique().sort("started_at", "run_id").tail(TREND_RUNS)
+    rates = [release.totals().select("rule_id", pl.lit(run_id).alias("run_id"), pl.col("deviation_rate"))]
+    for past in runs["run_id"].to_list():
+        if past != run_id:
+            rates.append(past_rates(con, past, suppress_below, release.min_denominator))
     return (
-        pl.concat([past.select("rule_id", "run_id", "started_at", "rate"),
-                   current.select("rule_id", "run_id", "started_at", "rate")])
-        .with_columns(percent("rate").alias("rate_percent"))
+        rows.join(runs, on=["run_id", "started_at"], how="semi")
+        .join(pl.concat(rates), on=["rule_id", "run_id"], how="left")
+        .with_columns(percent("deviation_rate").alias("rate_percent"))
         .sort("rule_id", "started_at", "run_id")
         .select("rule_id", "run_id", "started_at", "rate_percent")
     )
+
+
+def past_rates(con: duckdb.DuckDBPyConnection, run_id: str, suppress_below: int, min_denominator: int) -> pl.DataFrame:
+    """rule_id, run_id, deviation_rate of an earlier run's own release (null where it withheld the rate,
+    and for every rule when its rows do not make a consistent release)."""
+    recorded = con.execute(sql_text("ledger/run_suppress_below.sql"), {"run_id": run_id}).fetchall()
+    if recorded and recorded[0][1] is not None:
+        suppress_below = int(recorded[0][1])
+    try:
+        totals = build_release(con, run_id, suppress_below, min_denominator).totals()
+    except ValueError:
+        return pl.DataFrame(schema={"rule_id": pl.String, "run_id": pl.String, "deviation_rate": pl.Float64})
+    return totals.select("rule_id", pl.lit(run_id).alias("run_id"), "deviation_rate")
 
 
 def report_bundle(data: ReportData) -> dict[str, Any]:

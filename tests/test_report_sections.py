@@ -17,10 +17,11 @@ from cramp_audit.cli import main
 from cramp_audit.release import build_release
 from cramp_audit.reports import write_reports
 from tests.recovery_attack import Attack, AttackLink
-from tests.report_fixture import OTHER_RUN_ID, RUN_ID, build_audit_db
+from tests.report_fixture import RUN_ID, build_audit_db
 from tests.test_release import published_cells
 
 K = 11
+EARLIER_RUN_ID = "run-20240520-0600"
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -32,6 +33,23 @@ def add_sibling_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Stand-ins, with the columns the reports read, for what i11sql, r12 and rep13sql add."""
     con.execute("UPDATE audit.cohort SET sex = 'M', age_at_index = 50 WHERE run_id = ? AND patient_id::INT % 3 = 0",
                 [RUN_ID])
+    con.execute("ALTER TABLE audit.deviations ADD COLUMN reason_code VARCHAR")
+    con.execute("UPDATE audit.deviations SET reason_code = CASE WHEN patient_id::INT % 2 = 0 THEN 'QUININE_STARTED'"
+                " ELSE 'QUININE_ACTIVE_AT_INDEX' END WHERE run_id = ?", [RUN_ID])
+    # An earlier run on the same source: this run's rows, with 8 more electrolyte deviations at NORTH.
+    con.execute("INSERT INTO audit.runs SELECT * REPLACE (? AS run_id, ? AS started_at) FROM audit.runs"
+                " WHERE run_id = ?", [EARLIER_RUN_ID, datetime(2024, 5, 20, 6, 0), RUN_ID])
+    for table in ("rules", "cohort", "cohort_attrition", "patient_rules"):
+        con.execute(f"INSERT INTO audit.{table} SELECT * REPLACE (? AS run_id) FROM audit.{table} WHERE run_id = ?",
+                    [EARLIER_RUN_ID, RUN_ID])
+    con.execute("UPDATE audit.patient_rules SET status = 'deviation' WHERE run_id = ? AND rule_id = 'LC-ELECTROLYTES'"
+                " AND status = 'met' AND patient_id IN (SELECT patient_id FROM audit.cohort WHERE run_id = ?"
+                " AND site_id = 'NORTH' ORDER BY patient_id DESC LIMIT 8)", [EARLIER_RUN_ID, EARLIER_RUN_ID])
+    con.execute("INSERT INTO audit.rule_results (run_id, rule_id, denominator, exclusions, not_evaluable, deviations)"
+                " SELECT run_id, rule_id, count(*) FILTER (WHERE status <> 'not_applicable'),"
+                " count(*) FILTER (WHERE status = 'excluded'), count(*) FILTER (WHERE status = 'not_evaluable'),"
+                " count(*) FILTER (WHERE status = 'deviation') FROM audit.patient_rules WHERE run_id = ?"
+                " GROUP BY ALL", [EARLIER_RUN_ID])
     con.execute("""
         CREATE TABLE audit.rule_strata AS
         WITH patients AS (
@@ -47,15 +65,6 @@ def add_sibling_tables(con: duckdb.DuckDBPyConnection) -> None:
             count(*) FILTER (WHERE pr.status = 'deviation') AS deviations
         FROM audit.patient_rules pr JOIN patients p USING (run_id, patient_id)
         GROUP BY ALL""")
-    con.execute("ALTER TABLE audit.deviations ADD COLUMN reason_code VARCHAR")
-    con.execute("UPDATE audit.deviations SET reason_code = CASE WHEN patient_id::INT % 2 = 0 THEN 'QUININE_STARTED'"
-                " ELSE 'QUININE_ACTIVE_AT_INDEX' END WHERE run_id = ?", [RUN_ID])
-    # An earlier run on the same source, with a rate for every rule of the trend.
-    con.execute("UPDATE audit.runs SET source_path = (SELECT source_path FROM audit.runs WHERE run_id = ?),"
-                " started_at = ? WHERE run_id = ?", [RUN_ID, datetime(2024, 5, 27, 6, 0), OTHER_RUN_ID])
-    con.execute("UPDATE audit.rule_results SET denominator = 60, deviations = 24 WHERE run_id = ?", [OTHER_RUN_ID])
-    con.execute("INSERT INTO audit.rule_results (run_id, rule_id, denominator, exclusions, not_evaluable, deviations)"
-                " VALUES (?, 'LC-ELECTROLYTES', 60, 0, 0, 24)", [OTHER_RUN_ID])
     con.execute("CREATE VIEW audit.rule_trend AS SELECT run_id, rule_id FROM audit.rule_results")
 
 
@@ -111,12 +120,13 @@ def test_page_has_per_rule_sections_with_strata_reasons_and_trend(reports: Path)
     assert "check basic electrolytes" in electrolytes  # the guideline sentence
     assert "Top reasons for a deviation" in electrolytes
     assert "trend-chart" in electrolytes and "<svg" in electrolytes
-    # 24 of 60 before, 16 of 52 now: lower is better
-    assert "Down 9.2 percentage points from 40.0 % at the previous run (2024-05-27 06:00:00) to 30.8 %: better." \
+    # 24 of 52 before, 16 of 52 now: lower is better
+    assert "Down 15.4 percentage points from 46.2 % at the previous run (2024-05-20 06:00:00) to 30.8 %: better." \
         in electrolytes
     quinine = html[html.index('id="rule-LC-QUININE"'):]
     quinine = quinine[:quinine.index("</article>")]
     assert "one of the two rates is not shown" in quinine  # this run's total deviations are withheld
+    assert "23.1 %" not in quinine  # 12 of 52, withheld in both runs' reports: not in the trend either
 
 
 def test_without_the_sibling_tables_the_page_has_no_trend_or_reasons(tmp_path: Path) -> None:
