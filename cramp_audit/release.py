@@ -229,7 +229,8 @@ def with_rates(table: pl.DataFrame, wide: pl.DataFrame, min_denominator: int) ->
             .alias("rate_note")
         )
     )
-    ranked = (pl.col("rate_kind") == "ranked") & (pl.col("stratum") != TOTAL_STRATUM)
+    # Reason codes are not compared: each value's rate is 100 % or 0 % by construction.
+    ranked = (pl.col("rate_kind") == "ranked") & ~pl.col("stratum").is_in([TOTAL_STRATUM, REASON_STRATUM])
     rank = (
         pl.when(ranked)
         .then(pl.col("deviation_rate").rank("min").over(["rule_id", "stratum", ranked]))

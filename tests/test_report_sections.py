@@ -88,6 +88,7 @@ def test_every_stratum_of_rule_strata_is_published_and_the_site_slice_kept(repor
     quinine_reasons = {r["value"]: r["deviations"] for r in strata
                        if r["rule_id"] == "LC-QUININE" and r["stratum"] == "reason_code"}
     assert set(quinine_reasons) == {"QUININE_STARTED", "QUININE_ACTIVE_AT_INDEX", "(no deviation)"}
+    assert {r["rank"] for r in strata if r["stratum"] == "reason_code"} == {""}  # reasons are not ranked
 
 
 def test_no_suppressed_count_of_the_stratified_release_is_recovered(reports: Path) -> None:
