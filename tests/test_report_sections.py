@@ -29,6 +29,25 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def add_rule_strata(con: duckdb.DuckDBPyConnection) -> None:
+    """A stand-in for i11sql's audit.rule_strata: every run's counts by site, sex and age band at index."""
+    con.execute("""
+        CREATE TABLE audit.rule_strata AS
+        WITH patients AS (
+            SELECT run_id, patient_id, 'site' AS stratum, coalesce(site_id, '(none)') AS value FROM audit.cohort
+            UNION ALL SELECT run_id, patient_id, 'sex', sex FROM audit.cohort
+            UNION ALL SELECT run_id, patient_id, 'age_band',
+                CASE WHEN age_at_index < 65 THEN '18-64' WHEN age_at_index < 80 THEN '65-79' ELSE '80+' END
+            FROM audit.cohort)
+        SELECT pr.run_id, pr.rule_id, p.stratum, p.value,
+            count(*) FILTER (WHERE pr.status <> 'not_applicable') AS denominator,
+            count(*) FILTER (WHERE pr.status = 'excluded') AS exclusions,
+            count(*) FILTER (WHERE pr.status = 'not_evaluable') AS not_evaluable,
+            count(*) FILTER (WHERE pr.status = 'deviation') AS deviations
+        FROM audit.patient_rules pr JOIN patients p USING (run_id, patient_id)
+        GROUP BY ALL""")
+
+
 def add_sibling_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Stand-ins, with the columns the reports read, for what i11sql, r12 and rep13sql add."""
     con.execute("UPDATE audit.cohort SET sex = 'M', age_at_index = 50 WHERE run_id = ? AND patient_id::INT % 3 = 0",
@@ -50,21 +69,7 @@ def add_sibling_tables(con: duckdb.DuckDBPyConnection) -> None:
                 " count(*) FILTER (WHERE status = 'excluded'), count(*) FILTER (WHERE status = 'not_evaluable'),"
                 " count(*) FILTER (WHERE status = 'deviation') FROM audit.patient_rules WHERE run_id = ?"
                 " GROUP BY ALL", [EARLIER_RUN_ID])
-    con.execute("""
-        CREATE TABLE audit.rule_strata AS
-        WITH patients AS (
-            SELECT run_id, patient_id, 'site' AS stratum, coalesce(site_id, '(none)') AS value FROM audit.cohort
-            UNION ALL SELECT run_id, patient_id, 'sex', sex FROM audit.cohort
-            UNION ALL SELECT run_id, patient_id, 'age_band',
-                CASE WHEN age_at_index < 65 THEN '18-64' WHEN age_at_index < 80 THEN '65-79' ELSE '80+' END
-            FROM audit.cohort)
-        SELECT pr.run_id, pr.rule_id, p.stratum, p.value,
-            count(*) FILTER (WHERE pr.status <> 'not_applicable') AS denominator,
-            count(*) FILTER (WHERE pr.status = 'excluded') AS exclusions,
-            count(*) FILTER (WHERE pr.status = 'not_evaluable') AS not_evaluable,
-            count(*) FILTER (WHERE pr.status = 'deviation') AS deviations
-        FROM audit.patient_rules pr JOIN patients p USING (run_id, patient_id)
-        GROUP BY ALL""")
+    add_rule_strata(con)
     con.execute("CREATE VIEW audit.rule_trend AS SELECT run_id, rule_id FROM audit.rule_results")
 
 
