@@ -1,4 +1,4 @@
-"""The `cramp-audit` command (outputs.md): run, validate, rules, schedule, report, sql.
+"""The `cramp-audit` command (outputs.md): run, validate, rules, schedule, report, export, sql.
 
 Exit status: 0 success; 2 bad usage, an unreadable extract or bad SQL (one line on stderr, database
 untouched); 3 the database is busy with another run; 1 any other failure (the run is marked failed)."""
@@ -103,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_id", metavar="RUN_ID", help="a run id of audit.runs")
     add_db_option(report)
     report.add_argument("--reports", default="reports", help="reports folder (default: reports/)")
+
+    export = commands.add_parser("export", help="write a stored succeeded run's FHIR MeasureReport bundle",
+                                 description="Writes reports/<RUN_ID>/measure_reports.json (a FHIR R4 Bundle of one "
+                                             "summary MeasureReport per rule) from the run's rows in the database, "
+                                             "suppressed as the run's other reports.")
+    export.add_argument("run_id", metavar="RUN_ID", help="a run id of audit.runs")
+    export.add_argument("--measure-report", action="store_true", required=True,
+                        help="write measure_reports.json (the one export so far)")
+    add_db_option(export)
+    export.add_argument("--reports", default="reports", help="reports folder (default: reports/)")
 
     sql = commands.add_parser("sql", help="an SQL prompt on the database (read-only)",
                               description="Opens the database read-only; audit.runs, audit.latest_rule_results, "
@@ -246,6 +256,16 @@ def command_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_export(args: argparse.Namespace) -> int:
+    from cramp_audit.export import export_measure_report
+
+    _refuse_foreign_database(Path(args.db))
+    _warn_about_db_name(args.db)
+    path = export_measure_report(args.db, args.run_id, args.reports)
+    print(f"measure report: {path}")
+    return EXIT_OK
+
+
 def command_sql(args: argparse.Namespace) -> int:
     from cramp_audit.db import NoDatabaseError
     from cramp_audit.sql_shell import run_command, run_prompt
@@ -274,7 +294,7 @@ def _scheduled_run(request: AuditRequest, through_prefect: bool) -> str:
 
 
 COMMANDS = {"run": command_run, "validate": command_validate, "rules": command_rules, "schedule": command_schedule,
-            "report": command_report, "sql": command_sql}
+            "report": command_report, "export": command_export, "sql": command_sql}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-REPORT_FILES = {"rule_summary.csv", "rule_by_site.csv", "worklist.csv", "data_quality.csv", "report.html"}
+REPORT_FILES = {"rule_summary.csv", "rule_by_stratum.csv", "rule_by_site.csv", "cohort_attrition.csv",
+                "worklist_internal.csv", "data_quality.csv", "measure_reports.json", "report.html"}
 
 
 def test_run_through_prefect_audits_the_bundled_sample(local_flow_run):

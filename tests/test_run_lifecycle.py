@@ -28,7 +28,8 @@ SAMPLE = REPO / "data_samples" / "sample"
 AUDIT_TABLES = ("rules", "cohort", "cohort_attrition", "patient_rules", "rule_results", "deviations",
                 "quarantine", "data_quality", "table_counts")
 STAGING_TABLES = ("patients", "encounters", "diagnoses", "medications", "labs", "procedures")
-CSV_REPORTS = ("rule_summary.csv", "rule_by_site.csv", "worklist.csv", "data_quality.csv")
+CSV_REPORTS = ("rule_summary.csv", "rule_by_stratum.csv", "rule_by_site.csv", "cohort_attrition.csv",
+               "worklist_internal.csv", "data_quality.csv")
 
 
 def _request(tmp_path: Path, source: Path = SAMPLE, **options) -> AuditRequest:
@@ -195,7 +196,7 @@ def test_report_rebuilds_the_files_a_run_wrote_with_the_runs_own_suppress_below(
     assert ran.returncode == 0, ran.stderr[-2000:]
     [written] = reports.iterdir()
     original = {p.name: p.read_bytes() for p in written.iterdir()}
-    assert set(original) == {*CSV_REPORTS, "report.html"}
+    assert set(original) == {*CSV_REPORTS, "measure_reports.json", "report.html"}
     shutil.rmtree(written)
 
     # No --config: the rebuild reads suppress_below = 3 from the run's recorded parameters.

@@ -1,7 +1,8 @@
--- worklist.csv: one row per deviation event, for clinical follow-up (internal use: names patients).
--- Most severe first ($severities: the names by rank, schemas/severities.csv); the evidence JSON stays
--- in audit.deviations (one value per cell here).
-SELECT patient_id, rule_id, severity, event_date, explanation
+-- worklist_internal.csv: one row per deviation event, for clinical follow-up (INTERNAL: names
+-- patients). Every column but the evidence JSON (which stays in audit.deviations): the reports pick
+-- the worklist's columns from what this database has (reason_code and ids come with rules-v2).
+-- Most severe first ($severities: the names by rank, schemas/severities.csv).
+SELECT * EXCLUDE (evidence)
 FROM audit.deviations
 WHERE run_id = $run_id
 ORDER BY
