@@ -23,7 +23,7 @@ HEADER = ("-- rule_id: LC-ROLES\n-- title: t\n-- severity: low\n-- guideline: \"
 def _worklist_severities(tmp_path: Path) -> list[str]:
     tmp_path.mkdir()
     reports.write_reports(build_audit_db(tmp_path / "cramp.duckdb"), RUN_ID, tmp_path / "out", suppress_below=11)
-    with (tmp_path / "out" / RUN_ID / "worklist.csv").open(encoding="utf-8-sig", newline="") as handle:
+    with (tmp_path / "out" / RUN_ID / "worklist_internal.csv").open(encoding="utf-8-sig", newline="") as handle:
         return list(dict.fromkeys(r["severity"] for r in csv.DictReader(handle)))
 
 
