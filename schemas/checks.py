@@ -99,7 +99,10 @@ def column_checks(table: Table, extract_date: date) -> list[RowCheck]:
                                "encounter does not exist in encounters"))
     if table.date_columns_ordered:
         start, end = table.date_columns_ordered
-        checks.append(RowCheck(end, "before_start", lambda s=start, e=end: pl.col(e) >= pl.col(s), REPAIRED,
+        # rules-v2.md: an order's end date before its start is rejected, not nulled (a nulled end
+        # would make the order look open for a year).
+        action = REJECTED if table.name == "medications" else REPAIRED
+        checks.append(RowCheck(end, "before_start", lambda s=start, e=end: pl.col(e) >= pl.col(s), action,
                                f"{end} before {start}"))
     return checks
 
