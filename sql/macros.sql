@@ -42,4 +42,4 @@ CREATE SCHEMA IF NOT EXISTS work;
 CREATE TABLE IF NOT EXISTS work.unusable_tables (table_name VARCHAR);  -- filled by the engine (engine_tables.sql)
 CREATE OR REPLACE TEMP MACRO table_missing(name) AS
     EXISTS (SELECT 1 FROM work.unusable_tables AS u WHERE u.table_name = name);
-CREATE OR REPLACE TEMP MACRO missing_reason(name) AS 'no usable rows of ' || name || ' in the extract';
+CREATE OR REPLACE TEMP MACRO missing_reason(name) AS 'no usable rows in the extract: ' || name;

@@ -8,7 +8,8 @@
 -- Documented deficiency (rules-v2.md LC-MG-EMPIRIC): a low magnesium result (work.lab_matches.is_low,
 -- text "<0.5" included) collected in start - mg_lookback_days .. start, or a HYPOMAGNESEMIA
 -- diagnosis present at the start (chronic: recorded on or before it, not resolved before it).
--- latest_*: the latest magnesium result (any reading, has_result) in the same window, for "magnesium normal".
+-- latest_*: the latest magnesium result read (a value or a bound, in a known unit) in the same window, for
+-- "magnesium normal".
 CREATE OR REPLACE TABLE work.magnesium_starts AS
 WITH candidates AS (
     SELECT c.index_date, m.*
@@ -39,6 +40,7 @@ latest AS (
     FROM starts AS s
     JOIN work.lab_matches AS l ON l.patient_id = s.patient_id AND l.value_set = 'MAGNESIUM_LAB'
     WHERE l.collected_date BETWEEN s.start_date - getvariable('mg_lookback_days') AND s.start_date AND l.has_result
+      AND l.low_threshold IS NOT NULL  -- rules.md: a value with an unknown unit is not used
     QUALIFY row_number() OVER (PARTITION BY s.patient_id, s.start_kind
                                ORDER BY l.collected_date DESC, l.result_number, l.source_row) = 1
 ),

@@ -15,7 +15,8 @@
 --   higher daily dose; it deviates when it is more than baclofen_step_max_mg, or when it starts
 --   fewer than baclofen_step_min_days after the order before it started. One deviation row per day,
 --   naming every limit it breaks; its reason code is the first of the header's list it breaks. A
---   patient with an unknown-dose order and no deviation is not evaluable. SPASTICITY present at the
+--   patient none of whose orders has a known daily dose is not evaluable (with some known, the known
+--   ones decide, as in v1: rules-v2.md only says an unknown start is not judged). SPASTICITY present at the
 --   first order (recorded on or before it, not resolved before it) excludes. Intrathecal baclofen
 --   never reaches here (matching drops it).
 WITH orders AS (
@@ -88,12 +89,12 @@ SELECT patient_id, 'exclusion', first_start,
 FROM spasticity
 UNION ALL
 SELECT patient_id, 'not_evaluable', min(start_date),
-       'baclofen daily dose unknown for ' || count(*) || ' order(s) from ' || min(start_date)
-       || ' (dose, frequency or a mass unit missing), so the schedule cannot be judged',
+       'no baclofen order has a known daily dose (' || count(*) || ' order(s) from ' || min(start_date)
+       || '; dose, frequency or a mass unit missing)',
        json_object('order_ids', list(order_id ORDER BY start_date, order_id)), 'DOSE_UNKNOWN'
 FROM orders
-WHERE daily_dose_mg IS NULL AND patient_id NOT IN (SELECT patient_id FROM deviating)
 GROUP BY patient_id
+HAVING count(daily_dose_mg) = 0
 UNION ALL
 SELECT patient_id, 'deviation', start_date,
        label || ' started ' || start_date || ' at ' || fmt_num(dose_mg) || ' mg/day: ' || breach,

@@ -13,8 +13,10 @@
 --   alike, cut at death and at the end of the data. A review is (rules-v2.md): a DIURETIC order
 --   ending in the window (a recorded end date) without a renewal of the same drug at the same
 --   daily dose starting from its end to end + diuretic_renewal_days; a DIURETIC order starting in the
---   window unless it renews the same drug at the same daily dose (an order of that drug and dose
---   that started before it and was active up to diuretic_renewal_days before its start); or a
+--   window that changes what was in use (an order that started before it and was active up to
+--   diuretic_renewal_days before its start is of another drug or another daily dose) and does not
+--   renew an order in use of the same drug at the same daily dose (a first diuretic started at the
+--   cramps visit is what put the patient in the denominator, not a review); or a
 --   MEDICATION_REVIEW procedure in the window. "Same drug" compares the drug name (work.med_matches
 --   drug_key); a daily dose that is unknown on either side is not shown to differ. Without
 --   procedures, a patient with a diuretic stop or change is still reviewed; the rest are not
@@ -66,16 +68,19 @@ changed AS (
                         AND r.start_date BETWEEN m.end_date AND m.end_date + getvariable('diuretic_renewal_days')
                         AND (r.daily_dose_mg IS NULL OR m.daily_dose_mg IS NULL OR r.daily_dose_mg = m.daily_dose_mg))
     UNION
-    -- a new order that is not a same-drug, same-dose renewal
+    -- a new order that changes what was in use (a different drug, or the same drug at another daily
+    -- dose) and is not a same-drug, same-dose renewal of an order in use
     SELECT n.patient_id
     FROM denominator AS n
     JOIN diuretics AS m ON m.patient_id = n.patient_id
+    JOIN diuretics AS p ON p.patient_id = m.patient_id AND p.order_id <> m.order_id
+                       AND p.start_date < m.start_date
+                       AND p.active_until >= m.start_date - getvariable('diuretic_renewal_days')
     WHERE m.start_date BETWEEN n.index_date AND n.review_by
-      AND NOT EXISTS (SELECT 1 FROM diuretics AS p
-                      WHERE p.patient_id = m.patient_id AND p.order_id <> m.order_id AND p.drug_key = m.drug_key
-                        AND p.start_date < m.start_date
-                        AND p.active_until >= m.start_date - getvariable('diuretic_renewal_days')
-                        AND (p.daily_dose_mg IS NULL OR m.daily_dose_mg IS NULL OR p.daily_dose_mg = m.daily_dose_mg))
+    GROUP BY n.patient_id, m.order_id
+    HAVING bool_or(p.drug_key <> m.drug_key OR p.daily_dose_mg <> m.daily_dose_mg)
+       AND NOT bool_or(p.drug_key = m.drug_key
+                       AND (p.daily_dose_mg IS NULL OR m.daily_dose_mg IS NULL OR p.daily_dose_mg = m.daily_dose_mg))
 ),
 reviewed AS (
     SELECT patient_id FROM changed
@@ -116,9 +121,8 @@ FROM unreviewed
 WHERE table_missing('procedures') OR cut IS NOT NULL
 UNION ALL
 SELECT patient_id, 'deviation', index_date,
-       'Cirrhosis (' || cirrhosis_label || ') with ' || labels || ' active when leg cramps were diagnosed on '
-       || index_date || ': no diuretic stop or change and no medication review from ' || index_date
-       || ' to ' || review_by,
+       'Cirrhosis with ' || labels || ' active when leg cramps were diagnosed on ' || index_date
+       || ': no diuretic stop or change and no medication review by ' || review_by,
        json_object('cirrhosis', json_object('code_system', code_system, 'code', code,
                    'recorded_date', recorded_date, 'encounter_id', encounter_id,
                    'source_file', source_file, 'source_row', source_row),

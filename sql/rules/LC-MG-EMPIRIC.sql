@@ -62,8 +62,8 @@ SELECT patient_id, 'deviation', start_date,
        || CASE WHEN latest_mg_date IS NULL
                THEN ' with no magnesium result from ' || (start_date - getvariable('mg_lookback_days')) || ' to '
                     || start_date || ' and no hypomagnesaemia diagnosis recorded on or before it'
-               ELSE ' without documented deficiency: ' || finding
-                    || ', and no hypomagnesaemia diagnosis recorded on or before it'
+               ELSE ' and no hypomagnesaemia diagnosis recorded on or before it, without documented deficiency: '
+                    || finding
           END,
        json_object('finding', finding,
                    'order_id', order_id, 'encounter_id', encounter_id, 'status', status, 'route', route,
