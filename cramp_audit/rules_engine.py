@@ -273,7 +273,7 @@ def catalogue_markdown(params: dict[str, float | int]) -> str:
         "",
         f"Leg-cramps rule pack version {RULE_PACK_VERSION}: {len(rules)} rules. Generated from the headers of "
         "`sql/rules/*.sql`, `sql/parameters.toml` and `sql/valuesets/value_sets.csv` "
-        "(`python -m cramp_audit.rules_engine --write-catalogue`); do not edit by hand. The contract is "
+        "(`cramp-audit rules --markdown > docs/rules.md`); do not edit by hand. The contract is "
         "shared/spec/rules.md with shared/spec/rules-v2.md.",
         "",
         "| rule | title | severity |",

@@ -71,6 +71,12 @@ def test_docs_rules_md_is_the_current_catalogue() -> None:
         "docs/rules.md is stale: run .venv/bin/python -m cramp_audit.rules_engine --write-catalogue")
 
 
+def test_readme_rule_table_lists_every_rule_with_its_title_and_severity() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = {line for line in readme.splitlines() if line.startswith("| LC-")}
+    assert rows == {f"| {r.id} | {r.title} | {r.severity} |" for r in discover_rules()}
+
+
 def test_terminal_listing_names_every_rule_with_its_parameters() -> None:
     text = list_rules_text({**load_parameters(), "followup_days": 90})
     assert all(rule_id in text for rule_id in EXPECTED)
