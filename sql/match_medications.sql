@@ -3,7 +3,12 @@
 -- small table instead of rescanning staging.medications.
 --
 -- rules.md / extract-format.md, and the choices made here:
--- * Orders with status cancelled or entered-in-error are ignored by every rule: dropped here, once.
+-- * Orders whose status ref.order_statuses marks as not counting (cancelled, entered-in-error, draft:
+--   extract-format.md and rules-v2.md; validation has already mapped the synonyms Canceled, entered
+--   in error, error ... to these tokens) are ignored by every rule: dropped here, once. An order
+--   with no usable status counts, and its status reads 'status unknown'.
+-- * active_until (rules-v2.md "Active on a date"): the end date, else start + closed_order_days for
+--   completed / stopped orders, else start + open_order_max_days.
 -- * By code: (code_system, code) is a member of the value set (ref.value_sets; RxNorm ingredient,
 --   precise ingredient or a listed clinical drug).
 -- * By description, only when the code is not a known code of any value set (not in ref.value_sets
@@ -18,9 +23,18 @@
 --   magnesium oxide (6582, or a member SCD whose display says magnesium oxide) or whose
 --   description says magnesium oxide (ref.drug_names MAGNESIUM_OXIDE).
 -- * label: the order's description, else the matched code's display (for explanations).
--- * daily_dose_mg: the daily dose converted to mg where ref.unit_conversions has a factor for the
---   value set and the dose unit (magnesium oxide, baclofen); NULL = unknown daily dose.
---
+-- * Route (rules-v2.md): the recorded route read through ref.routes (spellings and codes: "Oral route",
+--   PO, PO/NG, oral use, IV ...) or a route name itself -> route_name -> ref.route_groups route_group;
+--   a recorded route the map does not know is 'unmapped' (no group). A missing route is taken from the
+--   dose form named by the description, else the code's display (ref.dose_forms, lowest priority
+--   first); route_source says which ('recorded' / 'dose form'; NULL = no route at all). `route` stays
+--   as recorded (lower case) for the evidence.
+-- * daily_dose_mg: the daily dose in mg: by ref.unit_conversions for the value set (magnesium oxide
+--   mmol / mEq, baclofen) or any drug (mg, g, gm), else for a dose in tablets / capsules
+--   (ref.dose_form_units) x the single strength the description names; NULL = unknown.
+--   day_dose_mg sums the orders of one value set starting on the same day (unknown when any is).
+-- * drug_key: the drug's name without strength and form, for "same drug" comparisons.
+
 -- Speed: patterns are applied once per distinct (description, route) text, never per order, and
 -- as constant regular expressions (a pattern read from a column is recompiled on every row): the
 -- per-value-set SELECTs are written from ref.drug_names into a variable and run with query().
