@@ -274,7 +274,9 @@ def catalogue_markdown(params: dict[str, float | int]) -> str:
         f"Leg-cramps rule pack version {RULE_PACK_VERSION}: {len(rules)} rules. Generated from the headers of "
         "`sql/rules/*.sql`, `sql/parameters.toml` and `sql/valuesets/value_sets.csv` "
         "(`cramp-audit rules --markdown > docs/rules.md`); do not edit by hand. The contract is "
-        "shared/spec/rules.md with shared/spec/rules-v2.md.",
+        "shared/spec/rules.md with shared/spec/rules-v2.md. Every deviation's evidence names its extract row "
+        "(`source_file`, `source_row`: 1-based, the header excluded) and, where the table has them, the "
+        "record's `encounter_id`, `status` and `route`; each deviation carries one of its rule's reason codes.",
         "",
         "| rule | title | severity |",
         "|---|---|---|",
