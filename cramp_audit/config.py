@@ -146,4 +146,9 @@ def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
         set_variable(con, name, value, "INTEGER" if isinstance(value, int) else "DOUBLE")
     set_variable(con, "period_start", period_start, "DATE")
     set_variable(con, "period_end", period_end, "DATE")
+    # rules-v2.md: windows end at the end of the data (the latest event date, not the run date).
+    loaded = con.execute(sql_text("table_exists.sql"),
+                         {"schema_name": "staging", "table_name": "patients"}).fetchone()[0]
+    data_end = con.execute(sql_text("period.sql")).fetchone()[0] if loaded else None
+    set_variable(con, "data_end", data_end or period_end, "DATE")
     return period_start, period_end

@@ -7,8 +7,9 @@ writes audit.*: the run publishes work.* in one transaction.
 A rule file starts with a comment header (`-- key: value`, continuation lines indented) naming
 rule_id, title, severity, guideline, value_sets, parameters, optionally requires (optional extract
 tables it needs) and denominator, and `choices` (what the file decided where rules.md is silent);
-then ONE SELECT returning (patient_id, role, event_date, explanation, evidence) with role in
-denominator / exclusion / not_evaluable / deviation.
+reason_codes (the fixed codes its deviation rows carry); then ONE SELECT returning (patient_id, role,
+event_date, explanation, evidence, reason_code) with role in denominator / exclusion / not_evaluable /
+deviation.
 """
 
 from __future__ import annotations
@@ -30,17 +31,19 @@ from schemas.spec import OPTIONAL_TABLES
 from schemas.vocabularies import role_names, severity_names
 
 RULES_DIR = SQL_DIR / "rules"
-RULE_PACK_VERSION = "1"  # rules.md: "The leg-cramps rule pack, version 1"
+RULE_PACK_VERSION = "2"  # shared/spec/rules-v2.md (rules.md is version 1)
 
-ROLE_COLUMNS = ("patient_id", "role", "event_date", "explanation", "evidence")
+ROLE_COLUMNS = ("patient_id", "role", "event_date", "explanation", "evidence", "reason_code")
 SEVERITIES = tuple(severity_names())  # schemas/severities.csv
-REQUIRED_HEADER_KEYS = ("rule_id", "title", "severity", "guideline", "value_sets", "parameters")
+REQUIRED_HEADER_KEYS = ("rule_id", "title", "severity", "guideline", "value_sets", "parameters", "reason_codes")
+_REASON_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Variables cohort.sql and the matching step read besides the rules' own parameters.
-ENGINE_PARAMETERS = ("period_start", "period_end", "min_age_years", "followup_days", "mg_low_mmol", "k_low_mmol")
+ENGINE_PARAMETERS = ("period_start", "period_end", "data_end", "min_age_years", "followup_days", "mg_low_mmol",
+                     "k_low_mmol", "closed_order_days", "open_order_max_days", "incident_lookback_days")
 # Steps before the rules, in order (each a file of sql/): diagnoses are matched for everyone (the
 # cohort comes from them); orders, labs and procedures only for cohort patients.
-MATCHING_STEPS = ("macros.sql", "match_diagnoses.sql", "cohort.sql", "match_medications.sql", "match_records.sql",
-                  "magnesium_starts.sql")
+MATCHING_STEPS = ("macros.sql", "match_diagnoses.sql", "cohort.sql", "cohort_context.sql", "match_medications.sql",
+                  "match_records.sql", "magnesium_starts.sql")
 # The SQL besides the rule files that decides what a rule reports (the lab values it reads, the
 # matching and cohort, how its rows are gathered and decided): with the rule files, the rule pack's
 # checksum. Parameters and value sets have their own records in audit.runs.
@@ -65,6 +68,7 @@ class Rule:
     requires: tuple[str, ...]    # optional extract tables the rule cannot judge without
     denominator: str
     choices: str
+    reason_codes: tuple[str, ...]  # the fixed codes its deviation rows carry (issue 13: audit.deviations.reason_code)
     path: Path
     select_sql: str              # the file without its trailing semicolon
 
@@ -115,12 +119,16 @@ def parse_rule(path: Path) -> Rule:
     unknown_tables = [t for t in requires if t not in OPTIONAL_TABLES]
     if unknown_tables:
         raise RuleError(f"{path.name}: requires {unknown_tables}, but only {OPTIONAL_TABLES} may be absent")
+    reason_codes = _split_list(header["reason_codes"])
+    bad_codes = [c for c in reason_codes if not _REASON_CODE.match(c)]
+    if bad_codes:
+        raise RuleError(f"{path.name}: reason codes {bad_codes} are not UPPER_SNAKE_CASE")
     select_sql = text.strip().rstrip(";").strip()
     if ";" in _without_comments_and_strings(select_sql):
         raise RuleError(f"{path.name}: a rule file holds ONE SELECT statement")
     return Rule(rule_id, header["title"], header["severity"], header["guideline"],
                 _split_list(header["value_sets"]), _split_list(header["parameters"]), requires,
-                header.get("denominator", ""), header.get("choices", ""), path, select_sql)
+                header.get("denominator", ""), header.get("choices", ""), reason_codes, path, select_sql)
 
 
 def _without_comments_and_strings(text: str) -> str:
@@ -205,6 +213,15 @@ def _run_rule(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
         raise RuleError(f"{rule.path.name} failed: {exc}") from exc
 
 
+def _reason_code_problems(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> list[tuple[str, str, int]]:
+    """Deviation rows whose reason_code is missing or not one of their rule's `reason_codes:`."""
+    allowed = {r.id: set(r.reason_codes) for r in rules}
+    used = con.execute("SELECT rule_id, reason_code, count(*) FROM work.rule_roles WHERE role = 'deviation' "
+                       "GROUP BY ALL").fetchall()
+    return [(rule_id, f"deviation reason_code {code!r} not in its header", rows)
+            for rule_id, code, rows in used if code not in allowed.get(rule_id, set())]
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str,
              unusable_tables: Collection[str] | None = None, rules_dir: Path = RULES_DIR) -> None:
     """Matching, cohort, every rule, then the decider, into work.* (cohort, cohort_attrition,
@@ -227,7 +244,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str,
     _write_rule_tables(con, run_id, rules, unusable)
     for rule in rules:
         _run_rule(con, rule)
-    problems = con.execute(sql_text("check_roles.sql"), {"roles": role_names()}).fetchall()
+    problems = con.execute(sql_text("check_roles.sql"), {"roles": role_names()}).fetchall() + _reason_code_problems(
+        con, rules)
     if problems:
         raise RuleError("rule output breaks the contract: "
                         + "; ".join(f"{rule_id}: {problem} ({rows} rows)" for rule_id, problem, rows in problems))
@@ -258,7 +276,9 @@ def catalogue_markdown(params: dict[str, float | int]) -> str:
         f"Leg-cramps rule pack version {RULE_PACK_VERSION}: {len(rules)} rules. Generated from the headers of "
         "`sql/rules/*.sql`, `sql/parameters.toml` and `sql/valuesets/value_sets.csv` "
         "(`make catalogue`, i.e. `cramp-audit rules --markdown`); do not edit by hand. The contract is "
-        "shared/spec/rules.md.",
+        "shared/spec/rules.md with shared/spec/rules-v2.md. Every deviation's evidence names its extract row "
+        "(`source_file`, `source_row`: 1-based, the header excluded) and, where the table has them, the "
+        "record's `encounter_id`, `status` and `route`; each deviation carries one of its rule's reason codes.",
         "",
         "| rule | title | severity |",
         "|---|---|---|",
@@ -280,6 +300,7 @@ def catalogue_markdown(params: dict[str, float | int]) -> str:
         if r.requires:
             lines.append(f"- Needs: {', '.join(r.requires)} (not evaluable when the extract lacks them)")
         lines += [
+            f"- Reason codes: {', '.join(r.reason_codes)}",
             f"- Choices where rules.md is silent: {r.choices or 'none'}",
             f"- File: `sql/rules/{r.path.name}`",
             "",

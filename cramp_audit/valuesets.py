@@ -26,6 +26,8 @@ REF_TABLES: dict[str, str] = {
     "dose_form_units": "dose_form_units.csv",          # dose units that count tablets / capsules
     "lab_thresholds": "lab_thresholds.csv",            # per-unit "low" and plausible ref_low range
     "text_results": "text_results.csv",                # "<x" / ">x" / non-value result text patterns
+    "order_statuses": "order_statuses.csv",            # status spelling -> token; counts / closed (rules-v2.md)
+    "index_code_kinds": "index_code_kinds.csv",        # LEG_CRAMPS code -> leg-specific / general
 }
 NUMERIC_COLUMNS = {
     "unit_conversions": ("factor",),

@@ -243,12 +243,13 @@ def _events_frame() -> pl.DataFrame:
                 "route_from_concept": e.route == FROM_CONCEPT,
                 "event_route": None if e.route == FROM_CONCEPT else e.route,
                 "value_low": e.value[0] if e.value else None, "value_high": e.value[1] if e.value else None,
+                "value_text": e.text,
             })
     return pl.DataFrame(rows, schema={
         "scenario": pl.Int64, "seq": pl.Int64, "table": pl.String, "concept": pl.String, "offset": pl.Int64,
         "end_offset": pl.Int64, "dose": pl.Float64, "freq": pl.Float64, "status": pl.String,
         "route_from_concept": pl.Boolean, "event_route": pl.String, "value_low": pl.Float64,
-        "value_high": pl.Float64})
+        "value_high": pl.Float64, "value_text": pl.String})
 
 
 def _cramp_slot(rng: Rng) -> pl.Expr:
@@ -316,7 +317,7 @@ class ScenarioRows:
         return rows.select(
             "idx", "day", "patient_id", "encounter_id", "code_system", "code", "description", order=SCENARIO_ORDER,
             collected_date="day",
-            value_numeric=(value * 100).round(0) / 100, value_text=pl.lit(None, dtype=pl.String), unit="unit",
+            value_numeric=(value * 100).round(0) / 100, value_text="value_text", unit="unit",
             ref_low="ref_low", ref_high="ref_high",
         )
 
@@ -422,7 +423,7 @@ BAD_ROWS: tuple[BadRow, ...] = (
            text_only=True),
     BadRow("duplicate_key", "medications", "rejected", "order_id",
            "exact copy of an earlier order (the first one is kept)", lambda r, c: {}),
-    BadRow("end_before_start", "medications", "repaired", "end_date", "end_date 10 days before start_date",
+    BadRow("end_before_start", "medications", "rejected", "end_date", "end_date 10 days before start_date",
            lambda r, c: {"order_id": _new_order(r, "B2"), "end_date": _shift(r["start_date"], -10),
                          "status": "completed"}),
     BadRow("negative_dose", "medications", "repaired", "dose_value", "dose_value negated",

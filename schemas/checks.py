@@ -143,6 +143,8 @@ def column_checks(table: Table, extract_date: date) -> list[RowCheck]:
         checks.append(check("encounter_id", "unknown_encounter", lambda: pl.col(ENCOUNTER_KNOWN)))
     if table.date_columns_ordered:
         start, end = table.date_columns_ordered
+        # rules-v2.md: an order's end date before its start is rejected, not nulled (a nulled end would
+        # make the order look open for a year): the action is medications' row of checks.csv.
         checks.append(check(end, "before_start", lambda s=start, e=end: pl.col(e) >= pl.col(s)))
     return checks
 

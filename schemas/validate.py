@@ -22,6 +22,7 @@ from schemas.checks import ENCOUNTER_KNOWN, KEY_FIRST, PATIENT_KNOWN, REJECTED, 
 from schemas.code_systems import canonical_system_column
 from schemas.models import checks_for, schema_for
 from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME, USABLE_ROWS_CHECK
+from schemas.statuses import normalised_status
 
 ROW_INDEX = "_row_index"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
@@ -96,7 +97,7 @@ def _typed(frame: pl.DataFrame, table_name: str, flags: dict[str, pl.Series | pl
     if "sex" in table.column_names:
         exprs.append(pl.col("sex").str.to_uppercase())
     if "status" in table.column_names:
-        exprs.append(pl.col("status").str.to_lowercase())
+        exprs.append(normalised_status(pl.col("status")))  # rules-v2.md status synonyms
     exprs += [flag.alias(name) for name, flag in flags.items()]
     return frame.with_columns(exprs).with_row_index(ROW_INDEX)
 

@@ -52,3 +52,7 @@ CREATE TABLE IF NOT EXISTS audit.table_counts (
 ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS rule_pack_checksum VARCHAR;
 -- The optional extract tables each rule needs (its `requires:` header); work.rules has it too.
 ALTER TABLE audit.rules ADD COLUMN IF NOT EXISTS requires VARCHAR[];
+-- rules-v2.md: each index diagnosis labelled leg-specific or general.
+ALTER TABLE audit.cohort ADD COLUMN IF NOT EXISTS index_code_kind VARCHAR;
+-- Issue 13: each deviation's fixed reason code (from its rule's `reason_codes:` header).
+ALTER TABLE audit.deviations ADD COLUMN IF NOT EXISTS reason_code VARCHAR;

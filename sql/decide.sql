@@ -2,7 +2,8 @@
 -- exactly one status per rule, in this order of precedence:
 --   not_applicable (no denominator row) > excluded > not_evaluable > deviation > met.
 -- A rule that needs an optional table of which the extract has no usable rows (its `requires:`
--- header; the tables are in work.unusable_tables) reports its whole denominator as not_evaluable.
+-- header; the tables are in work.unusable_tables) decides what it can without it and reports the
+-- rest not_evaluable itself, naming the table (rules-v2.md).
 -- Every count in work.rule_results comes from work.patient_rules and nothing else.
 --
 -- Inputs: work.cohort, work.rules, work.rule_roles (rule_id + the rules' one shape),
@@ -37,7 +38,9 @@ WITH decided AS (
            CASE
                WHEN NOT coalesce(s.in_denominator, false) THEN 'not_applicable'
                WHEN s.has_exclusion THEN 'excluded'
-               WHEN s.has_not_evaluable OR m.tables IS NOT NULL THEN 'not_evaluable'
+               -- rules-v2.md: a rule whose optional table is missing decides every patient it can
+               -- and reports the rest not_evaluable itself, naming the table
+               WHEN s.has_not_evaluable THEN 'not_evaluable'
                WHEN s.deviation_events > 0 THEN 'deviation'
                ELSE 'met'
            END AS status,
@@ -84,7 +87,7 @@ ORDER BY c.rule_id;
 -- not-evaluable patient's deviation events are not reported).
 CREATE OR REPLACE TABLE work.deviations AS
 SELECT getvariable('run_id')::VARCHAR AS run_id, d.rule_id, d.patient_id, d.event_date, r.severity,
-       d.explanation, d.evidence::JSON AS evidence
+       d.explanation, d.evidence::JSON AS evidence, d.reason_code
 FROM work.rule_roles AS d
 JOIN work.patient_rules AS p
   ON p.rule_id = d.rule_id AND p.patient_id = d.patient_id AND p.status = 'deviation'

@@ -35,4 +35,14 @@ SELECT 'labs' AS table_name, 'magnesium_potassium_unit_known' AS check_name,
        count(*) FILTER (WHERE l.value_mmol IS NULL) = 0 AS passed
 FROM staging.labs AS l
 JOIN ref.value_sets AS v ON v.code_system = l.code_system AND v.code = l.code
-WHERE v.value_set IN ('MAGNESIUM_LAB', 'POTASSIUM_LAB') AND l.value_numeric IS NOT NULL;
+WHERE v.value_set IN ('MAGNESIUM_LAB', 'POTASSIUM_LAB') AND l.value_numeric IS NOT NULL
+UNION ALL
+-- rules-v2.md: a ref_low outside the plausible range for its unit is not used (the default applies)
+-- and the run counts it.
+SELECT 'labs', 'ref_low_plausible', count(*),
+       count(*) FILTER (WHERE l.ref_low NOT BETWEEN t.ref_low_min AND t.ref_low_max),
+       count(*) FILTER (WHERE l.ref_low NOT BETWEEN t.ref_low_min AND t.ref_low_max) = 0
+FROM staging.labs AS l
+JOIN ref.value_sets AS v ON v.code_system = l.code_system AND v.code = l.code
+JOIN ref.lab_thresholds AS t ON t.applies_to = v.value_set AND lower(t.unit) = lower(trim(l.unit))
+WHERE v.value_set IN ('MAGNESIUM_LAB', 'POTASSIUM_LAB') AND l.ref_low IS NOT NULL;

@@ -6,6 +6,7 @@ DROP TABLE IF EXISTS work.dx_matches;
 DROP TABLE IF EXISTS work.lab_matches;
 DROP TABLE IF EXISTS work.proc_matches;
 DROP TABLE IF EXISTS work.magnesium_starts;
+DROP TABLE IF EXISTS work.cohort_context;
 DROP TABLE IF EXISTS work.cohort;
 DROP TABLE IF EXISTS work.cohort_attrition;
 DROP TABLE IF EXISTS work.rules;

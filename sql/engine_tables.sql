@@ -9,4 +9,5 @@ CREATE OR REPLACE TABLE work.rules (
 CREATE OR REPLACE TABLE work.unusable_tables (table_name VARCHAR);
 -- Every rule's rows, in the one shape rules return, tagged with the rule id.
 CREATE OR REPLACE TABLE work.rule_roles (
-    rule_id VARCHAR, patient_id VARCHAR, role VARCHAR, event_date DATE, explanation VARCHAR, evidence JSON);
+    rule_id VARCHAR, patient_id VARCHAR, role VARCHAR, event_date DATE, explanation VARCHAR, evidence JSON,
+    reason_code VARCHAR);

@@ -5,7 +5,7 @@
 -- is part of the key). `display` is the value set's name for the code (for explanations).
 
 CREATE OR REPLACE TABLE work.dx_matches AS
-SELECT d.patient_id, v.value_set, d.code_system, d.code, d.description, v.display, d.recorded_date, d.resolved_date,
+SELECT d.patient_id, d.encounter_id, v.value_set, d.code_system, d.code, d.description, v.display, d.recorded_date, d.resolved_date,
        d.source_file, d.source_row
 FROM staging.diagnoses AS d
 JOIN ref.value_sets AS v ON v.code_system = d.code_system AND v.code = d.code;

@@ -122,7 +122,7 @@ ARTERIAL_DUPLEX_CPT = "93925"       # duplex scan of lower extremity arteries (v
 # Rule pack v2 (issue 12, shared/spec/rules-v2.md) is written as tests before it is implemented.
 # Every v2 deck test that needs v2 carries V2_PENDING: strict, so each must fail on today's code
 # and the suite stays green on main. The implementation sets this one flag to False when it lands.
-RULE_PACK_V2_PENDING = True
+RULE_PACK_V2_PENDING = False
 V2_PENDING = pytest.mark.xfail(RULE_PACK_V2_PENDING, strict=True, reason="rule pack v2 not implemented yet")
 
 _ids = itertools.count(1)

@@ -69,7 +69,7 @@ def test_hostile_values_are_kept_behind_an_apostrophe(reports: Path) -> None:
     assert by_patient["P3"]["explanation"].startswith("Quinine 300 mg")  # untouched
 
     by_site = read_cells(reports / "rule_by_site.csv")
-    assert len(by_site) == 12 and {row["site_id"] for row in by_site} == {"'" + HOSTILE_SITE}
+    assert len(by_site) == 14 and {row["site_id"] for row in by_site} == {"'" + HOSTILE_SITE}
 
 
 def test_numbers_stay_numbers(reports: Path) -> None:

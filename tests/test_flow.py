@@ -32,7 +32,7 @@ def test_run_through_prefect_audits_the_bundled_sample(local_flow_run):
     assert f"cohort: {cohort:,} patients" in lines and cohort > 0
     for rule_id, deviations in rules:
         assert any(line.split()[:2] == [rule_id, f"{deviations:,}"] for line in lines), rule_id
-    assert len(rules) == 12
+    assert len(rules) == 14  # rule pack v2: rules.md's twelve + rules-v2.md's two
     assert {p.name for p in (work / "reports" / run_id).iterdir()} >= REPORT_FILES
     assert f"reports: {work / 'reports' / run_id}" in lines
     assert "ingest-validate-load" in done.stderr  # Prefect's task log lines show the steps

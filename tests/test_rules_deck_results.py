@@ -180,11 +180,18 @@ def test_the_engine_refuses_to_run_without_parameters() -> None:
 def test_a_rule_breaking_the_role_contract_is_refused(tmp_path: Path) -> None:
     deck = audit_deck(cramps_patient("anyone"))
     header = ("-- rule_id: LC-BROKEN\n-- title: t\n-- severity: low\n-- guideline: \"g\"\n-- value_sets: QUININE\n"
-              "-- parameters: followup_days\n")
+              "-- parameters: followup_days\n-- reason_codes: BROKEN\n")
     (tmp_path / "LC-BROKEN.sql").write_text(
         header + "SELECT patient_id, 'deviation' AS role, index_date AS event_date, 'x' AS explanation, "
-                 "'{}' AS evidence FROM work.cohort")
+                 "'{}' AS evidence, 'BROKEN' AS reason_code FROM work.cohort")
     with pytest.raises(RuleError, match="deviation row without a denominator row"):
+        evaluate(deck.con, "broken", "deck", rules_dir=tmp_path)
+    # issue 13: a deviation row carries one of its rule's fixed reason codes (the `reason_codes:` header)
+    (tmp_path / "LC-BROKEN.sql").write_text(
+        header + "SELECT patient_id, 'denominator' AS role, index_date AS event_date, 'x' AS explanation, "
+                 "'{}' AS evidence, NULL AS reason_code FROM work.cohort UNION ALL "
+                 "SELECT patient_id, 'deviation', index_date, 'x', '{}', 'UNLISTED' FROM work.cohort")
+    with pytest.raises(RuleError, match="reason_code 'UNLISTED' not in its header"):
         evaluate(deck.con, "broken", "deck", rules_dir=tmp_path)
     (tmp_path / "LC-BROKEN.sql").write_text(header + "SELECT patient_id FROM work.cohort")
     with pytest.raises(RuleError, match="returns columns"):

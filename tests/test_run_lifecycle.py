@@ -353,7 +353,7 @@ def test_latest_views_show_the_newest_succeeded_run_of_each_source(tmp_path):
         [(source_a, newest_a), (source_b, only_b)])
     per_source = _rows(canonical.db_path, "SELECT source_path, run_id, count(*) FROM audit.latest_rule_results "
                                           "GROUP BY ALL ORDER BY ALL")
-    assert sorted(per_source) == sorted([(source_a, newest_a, 12), (source_b, only_b, 12)])
+    assert sorted(per_source) == sorted([(source_a, newest_a, 14), (source_b, only_b, 14)])
     cohort = _rows(canonical.db_path, "SELECT source_path, patient_id FROM audit.latest_cohort ORDER BY ALL")
     assert sorted(cohort) == sorted([(source_a, "PA"), (source_b, "PB")])
     assert first_a not in {r for _, r, _ in per_source}
