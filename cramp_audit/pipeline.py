@@ -329,8 +329,11 @@ def evaluate(request: AuditRequest, run_id: str, progress: Progress = _quiet) ->
     params = load_parameters(Path(request.config_path) if request.config_path else None)
     con = session_for(run_id).con
     period_start, period_end = set_parameters(con, params, request.period_start, request.period_end)
+    # The data's latest date, which reports show as the extract's date (the run date is not it).
+    [(latest_data_date,)] = con.execute(sql_text("period.sql")).fetchall()
     con.execute(sql_text("ledger/record_parameters.sql"), {
-        "run_id": run_id, "period_start": period_start, "period_end": period_end, "parameters": _json(params)})
+        "run_id": run_id, "period_start": period_start, "period_end": period_end, "parameters": _json(params),
+        "latest_data_date": latest_data_date})
     # fetchall, not fetchone: the run's connection goes on, and DuckDB refuses a relation query while
     # an execute() result is unfinished.
     [(source_path,)] = con.execute(sql_text("ledger/run_source.sql"), {"run_id": run_id}).fetchall()

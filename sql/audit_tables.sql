@@ -52,3 +52,6 @@ CREATE TABLE IF NOT EXISTS audit.table_counts (
 ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS rule_pack_checksum VARCHAR;
 -- The optional extract tables each rule needs (its `requires:` header); work.rules has it too.
 ALTER TABLE audit.rules ADD COLUMN IF NOT EXISTS requires VARCHAR[];
+-- The latest event date in the extract's data (sql/period.sql), where the default period ends;
+-- extract_date is the date the source says it was extracted, else the run's date.
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS latest_data_date DATE;
