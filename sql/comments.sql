@@ -85,17 +85,18 @@ COMMENT ON COLUMN audit.deviations.explanation IS 'The deviation in one sentence
 -- Each rule's shape, one line per rule "RULE: {key, key: {nested keys}, key: [items]}" (keys in the
 -- order the rule writes them); tests/test_data_dictionary.py checks the top-level keys against a run.
 COMMENT ON COLUMN audit.deviations.evidence IS 'JSON object of the source records behind the deviation. source_file/source_row point at the row in the extract; code_system/code/description are the order''s or diagnosis''s codes; matched_by says whether an order matched its value set by code or by description. Keys per rule:
-LC-BACLOFEN-TITRATION: {order_id, source_file, source_row, code_system, code, description, start_date, daily_dose_mg, previous_order_id, previous_daily_dose_mg, previous_start_date} (the earlier order the dose rose from; previous_* NULL for a first order above the starting dose)
+LC-BACLOFEN-TITRATION: {order_id, source_file, source_row, code_system, code, description, start_date, daily_dose_mg, previous_order_id, previous_daily_dose_mg, previous_start_date} (previous_*: the order before it with a known dose; NULL for the first)
 LC-CIRRHOSIS-DIURETIC: {cirrhosis: {code_system, code, recorded_date, source_file, source_row}, diuretic_orders: [{order_id, source_file, source_row, description, start_date, end_date}], review_window_start, review_window_end}
 LC-DEFICIENCY-UNTREATED: {analyte, code_system, code, collected_date, value, unit, value_mmol, ref_low, source_file, source_row, correction_window_end} (the low result; value/unit as recorded, value_mmol converted)
-LC-ELECTROLYTES: {missing: [potassium, magnesium], window_start, window_end, potassium_results, magnesium_results} (results found in the window around the index date)
+LC-ELECTROLYTES: {missing: [potassium, magnesium], window_start, window_end, potassium_results, magnesium_results} (missing: the analytes without a result; *_results: results found in the window)
 LC-MG-DOSE: {order_id, source_file, source_row, code_system, code, description, start_date, dose_value, dose_unit, frequency_per_day, daily_dose_mg}
 LC-MG-EMPIRIC: {finding, order_id, source_file, source_row, code_system, code, description, start_date, route, matched_by, lookback_start, magnesium_result: {collected_date, value, unit, value_mmol, ref_low, source_file, source_row}} (magnesium_result NULL when there was none)
 LC-MG-RENAL: {order_id, source_file, source_row, code_system, code, description, start_date, matched_by, egfr: {value, unit, collected_date, source_file, source_row}, ckd_diagnosis: {code_system, code, recorded_date, source_file, source_row}} (either may be NULL, not both)
 LC-NSAID-ELDERLY: {order_id, source_file, source_row, code_system, code, description, start_date, matched_by, age_at_index}
 LC-QUININE: {order_id, source_file, source_row, code_system, code, description, start_date, end_date, matched_by, index_date}
 LC-REFERRAL-MISSED: {red_flag: {code_system, code, recorded_date, source_file, source_row}, referral_window_start, referral_window_end}
-LC-RLS-CONFUSION: {order_id, source_file, source_row, code_system, code, description, start_date, matched_by}';
+LC-RLS-CONFUSION: {order_id, source_file, source_row, code_system, code, description, start_date, matched_by}
+LC-WORKUP-EXCESS: {code_system, code, description, performed_date, source_file, source_row, index_date} (the procedure)';
 
 -- ---------------------------------------------------------------- audit.deviation_changes
 COMMENT ON TABLE audit.deviation_changes IS 'Each deviation compared with the previous succeeded run on the same source_path, one row per patient and rule (the same deviation = the same patient_id and rule_id, whatever its dates): new, persisting, or resolved (in the previous run, not in this one).';
