@@ -96,3 +96,18 @@ def test_the_run_records_the_datas_latest_date_apart_from_the_extract_date(tmp_p
     assert extract_date == date.today()  # a canonical extract states no date: the run's own
     html = (Path(request.reports_dir) / second / "report.html").read_text(encoding="utf-8")
     assert "2025-03-20" in html
+
+
+def test_a_runs_trend_report_shows_its_source_up_to_that_run(tmp_path: Path) -> None:
+    from cramp_audit.reports import query_report
+
+    request, first, second = _two_runs(tmp_path)
+    con = connect(request.db_path, read_only=True)
+    try:
+        earlier = query_report(con, "rule_trend", run_id=first).filter(rule_id="LC-QUININE")
+        latest = query_report(con, "rule_trend", run_id=second).filter(rule_id="LC-QUININE")
+    finally:
+        con.close()
+
+    assert earlier["run_id"].to_list() == [first]  # rebuilt later, an old run's report shows no later run
+    assert latest.select("run_id", "is_this_run").rows() == [(first, False), (second, True)]
