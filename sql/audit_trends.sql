@@ -38,10 +38,13 @@ SELECT o.source_path, o.run_number, o.run_id, CAST(o.started_at AS DATE) AS run_
        res.deviations, res.deviation_rate,
        o.previous_run_id, prev.deviation_rate AS previous_deviation_rate,
        res.deviation_rate - prev.deviation_rate AS rate_change,
-       coalesce(c.new_deviations, 0) AS new_deviations,
-       coalesce(c.persisting_deviations, 0) AS persisting_deviations,
-       coalesce(c.resolved_deviations, 0) AS resolved_deviations
+       -- A run with deviations now or before but no change rows ran before deviation_changes existed:
+       -- unknown, not 0.
+       CASE WHEN NOT unknown THEN coalesce(c.new_deviations, 0) END AS new_deviations,
+       CASE WHEN NOT unknown THEN coalesce(c.persisting_deviations, 0) END AS persisting_deviations,
+       CASE WHEN NOT unknown THEN coalesce(c.resolved_deviations, 0) END AS resolved_deviations
 FROM ordered_runs AS o
 JOIN rule_results AS res ON res.run_id = o.run_id
 LEFT JOIN rule_results AS prev ON prev.run_id = o.previous_run_id AND prev.rule_id = res.rule_id
-LEFT JOIN changes AS c ON c.run_id = o.run_id AND c.rule_id = res.rule_id;
+LEFT JOIN changes AS c ON c.run_id = o.run_id AND c.rule_id = res.rule_id,
+LATERAL (SELECT c.rule_id IS NULL AND (res.deviations > 0 OR coalesce(prev.deviations, 0) > 0) AS unknown);

@@ -160,7 +160,7 @@ COMMENT ON COLUMN audit.rule_trend.deviation_rate IS 'deviations / evaluated (0 
 COMMENT ON COLUMN audit.rule_trend.previous_run_id IS 'The source''s succeeded run before this one; NULL for the first.';
 COMMENT ON COLUMN audit.rule_trend.previous_deviation_rate IS 'The rule''s rate in previous_run_id; NULL when there is none or the rule was not in it.';
 COMMENT ON COLUMN audit.rule_trend.rate_change IS 'deviation_rate - previous_deviation_rate: negative = fewer deviations (better).';
-COMMENT ON COLUMN audit.rule_trend.new_deviations IS 'Patients whose deviation is new in this run (audit.deviation_changes).';
+COMMENT ON COLUMN audit.rule_trend.new_deviations IS 'Patients whose deviation is new in this run (audit.deviation_changes); NULL (with the next two) for a run made before deviation changes were recorded.';
 COMMENT ON COLUMN audit.rule_trend.persisting_deviations IS 'Patients deviating in this run and the previous one.';
 COMMENT ON COLUMN audit.rule_trend.resolved_deviations IS 'Patients deviating in the previous run and not in this one.';
 
