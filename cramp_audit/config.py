@@ -119,22 +119,21 @@ def load_parameters(config_path: Path | None = None) -> dict[str, Number]:
     return params
 
 
-def latest_extract_date(con: duckdb.DuckDBPyConnection) -> date:
-    """The latest date in any date column of staging.* (sql/period.sql)."""
-    latest = con.execute(sql_text("period.sql")).fetchone()[0]
-    if latest is None:
-        raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "
-                          "give --period-start and --period-end")
-    return latest
-
-
 def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
                    period_start: date | None = None, period_end: date | None = None) -> tuple[date, date]:
     """SET VARIABLE for every parameter plus period_start / period_end (defaulted from the extract
-    when not given: end = latest date in staging, start = end - 364 days). Returns the period."""
+    when not given: end = latest date in staging, start = end - 364 days) and data_end (the latest
+    date in staging: where windows end). Returns the period."""
     # Assumption: DEFAULT_PERIOD_DAYS counts both ends, so the default period is exactly 365 days.
+    # rules-v2.md: windows end at the end of the data (its latest event date, not the run date).
+    loaded = con.execute(sql_text("table_exists.sql"),
+                         {"schema_name": "staging", "table_name": "patients"}).fetchone()[0]
+    data_end = con.execute(sql_text("period.sql")).fetchone()[0] if loaded else None
     if period_end is None:
-        period_end = latest_extract_date(con)
+        if data_end is None:
+            raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "
+                              "give --period-start and --period-end")
+        period_end = data_end
     if period_start is None:
         period_start = period_end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     if period_start > period_end:
@@ -146,9 +145,5 @@ def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
         set_variable(con, name, value, "INTEGER" if isinstance(value, int) else "DOUBLE")
     set_variable(con, "period_start", period_start, "DATE")
     set_variable(con, "period_end", period_end, "DATE")
-    # rules-v2.md: windows end at the end of the data (the latest event date, not the run date).
-    loaded = con.execute(sql_text("table_exists.sql"),
-                         {"schema_name": "staging", "table_name": "patients"}).fetchone()[0]
-    data_end = con.execute(sql_text("period.sql")).fetchone()[0] if loaded else None
     set_variable(con, "data_end", data_end or period_end, "DATE")
     return period_start, period_end

@@ -50,7 +50,8 @@ def set_variable(con: duckdb.DuckDBPyConnection, name: str, value: object, sql_t
 
 def initialise(con: duckdb.DuckDBPyConnection) -> None:
     """Creates every schema and table a run needs (idempotent: earlier runs stay intact)."""
-    for name in ("staging.sql", "audit_tables.sql", "latest_views.sql", "run_schemas.sql"):
+    for name in ("staging.sql", "audit_tables.sql", "latest_views.sql", "audit_trends.sql", "comments.sql",
+                 "run_schemas.sql"):
         run_sql_file(con, name)
 
 

@@ -132,6 +132,8 @@ def evaluate(request: AuditRequest, run_id: str, progress: Progress = no_progres
     session = session_for(run_id)
     run, con = session.record, session.con
     run.period_start, run.period_end = set_parameters(con, run.parameters, request.period_start, request.period_end)
+    # The data's latest date (where windows end), which reports show as the extract's date.
+    [(run.latest_data_date,)] = con.execute(sql_text("variable_value.sql"), {"name": "data_end"}).fetchall()
     evaluate_rules(con, run_id, run.source_path)
     [(cohort,)] = con.execute(sql_text("summary/cohort_size.sql")).fetchall()
     progress(f"cohort {cohort:,} patients; rules evaluated for {run.period_start} .. {run.period_end}")

@@ -116,7 +116,7 @@ REPORT_HTML = "report.html"
 # Worklist columns in this order, each when audit.deviations has it (reason_code and the ids come
 # with the reason-code rules; older databases lack them).
 WORKLIST_COLUMNS = ("patient_id", "rule_id", "severity", "event_date", "reason_code", "site_id",
-                    "encounter_id", "order_id", "explanation")
+                    "encounter_id", "order_id", "explanation", "change")
 
 
 @dataclass(frozen=True)
@@ -300,9 +300,8 @@ def percent(column: str) -> pl.Expr:
 
 
 def read_worklist(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
-    present = set(audit_columns(con, "deviations"))
     rows = query_report(con, "worklist", run_id=run_id, severities=severity_names())
-    return rows.select([c for c in WORKLIST_COLUMNS if c in present and c in rows.columns])
+    return rows.select([c for c in WORKLIST_COLUMNS if c in rows.columns])
 
 
 def read_trend(
@@ -351,7 +350,7 @@ def report_bundle(data: ReportData) -> dict[str, Any]:
         generated = generated.astimezone()  # audit.runs keeps local wall-clock timestamps
     facts = RunFacts(
         run_id=run["run_id"], period_start=period_start, period_end=period_end, generated_at=generated,
-        extract_date=run["extract_date"], rule_pack_version=run["rule_pack_version"],
+        extract_date=run.get("latest_data_date") or run["extract_date"], rule_pack_version=run["rule_pack_version"],
     )
     return measure_report_bundle(data.release.rules(), data.rules, facts)
 

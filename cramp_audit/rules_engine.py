@@ -249,9 +249,10 @@ def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str,
     if problems:
         raise RuleError("rule output breaks the contract: "
                         + "; ".join(f"{rule_id}: {problem} ({rows} rows)" for rule_id, problem, rows in problems))
-    has_history = _table_exists(con, "audit", "runs") and _table_exists(con, "audit", "rule_results")
+    has_history = all(_table_exists(con, "audit", t) for t in ("runs", "rule_results", "patient_rules"))
     run_sql_file(con, "previous_rates.sql" if has_history else "previous_rates_none.sql")
     run_sql_file(con, "decide.sql")
+    run_sql_file(con, "deviation_changes.sql")
 
 
 # ---------------------------------------------------------------- catalogue

@@ -56,3 +56,6 @@ ALTER TABLE audit.rules ADD COLUMN IF NOT EXISTS requires VARCHAR[];
 ALTER TABLE audit.cohort ADD COLUMN IF NOT EXISTS index_code_kind VARCHAR;
 -- Issue 13: each deviation's fixed reason code (from its rule's `reason_codes:` header).
 ALTER TABLE audit.deviations ADD COLUMN IF NOT EXISTS reason_code VARCHAR;
+-- The latest event date in the extract's data (sql/period.sql), where the default period ends;
+-- extract_date is the date the source says it was extracted, else the run's date.
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS latest_data_date DATE;

@@ -17,3 +17,6 @@ DROP TABLE IF EXISTS work.previous_rates;
 DROP TABLE IF EXISTS work.patient_rules;
 DROP TABLE IF EXISTS work.rule_results;
 DROP TABLE IF EXISTS work.deviations;
+DROP TABLE IF EXISTS work.previous_run;
+DROP TABLE IF EXISTS work.previous_patient_rules;
+DROP TABLE IF EXISTS work.deviation_changes;

@@ -9,3 +9,4 @@ INSERT INTO audit.cohort_attrition SELECT * FROM work.cohort_attrition;
 INSERT INTO audit.patient_rules SELECT * FROM work.patient_rules;
 INSERT INTO audit.rule_results SELECT * FROM work.rule_results;
 INSERT INTO audit.deviations SELECT * FROM work.deviations;
+INSERT INTO audit.deviation_changes SELECT * FROM work.deviation_changes;

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from html.parser import HTMLParser
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 import polars as pl
+
+from cramp_audit.db import initialise
 
 RUN_ID = "run-20240603-0600"
 OTHER_RUN_ID = "run-20240527-0600"
@@ -79,7 +80,7 @@ def site_statuses(ids: list[str], counts: dict[str, int]) -> list[tuple[str, str
 
 def build_audit_db(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
-    con.execute((resources.files("sql") / "audit_tables.sql").read_text(encoding="utf-8"))
+    initialise(con)
     insert_run(con)
     insert_rules_and_patients(con)
     insert_data_quality(con)
@@ -93,12 +94,13 @@ def insert_run(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "INSERT INTO audit.runs (run_id, started_at, finished_at, status, source_path, source_format,"
         " source_checksum, period_start, period_end, rule_pack_version, value_sets_checksum, parameters,"
-        " code_version, rows_read, rows_loaded, rows_quarantined, rows_repaired, rows_skipped, extract_date)"
+        " code_version, rows_read, rows_loaded, rows_quarantined, rows_repaired, rows_skipped, extract_date,"
+        " latest_data_date)"
         " VALUES (?, ?, ?, 'succeeded', ?, 'synthea', 'sha256:ab12', ?, ?, '1', 'sha256:cd34', ?, '0.1.0+g1a2b3c',"
-        " 10200, 10150, 30, 5, 20, ?)",
+        " 10200, 10150, 30, 5, 20, ?, ?)",
         [RUN_ID, datetime(2024, 6, 3, 6, 0, 1), datetime(2024, 6, 3, 6, 2, 45),
          "/data/extracts/north & east <2024-06>", date(2023, 6, 1), date(2024, 5, 31),
-         json.dumps(parameters), date(2024, 6, 1)],
+         json.dumps(parameters), date(2024, 6, 3), date(2024, 5, 31)],
     )
     con.executemany(
         "INSERT INTO audit.cohort_attrition (run_id, step_number, step, patients) VALUES (?, ?, ?, ?)",
@@ -135,6 +137,15 @@ def insert_rules_and_patients(con: duckdb.DuckDBPyConnection) -> None:
         " SELECT run_id, rule_id, patient_id, DATE '2024-03-10', severity, 'second quinine order, 2024-03-10',"
         " evidence FROM audit.deviations WHERE run_id = ? AND rule_id = 'LC-QUININE' ORDER BY patient_id LIMIT 1",
         [RUN_ID],
+    )
+    # Changes against an earlier run: the first quinine patient's deviation persists, the rest are new.
+    con.execute(
+        "INSERT INTO audit.deviation_changes (run_id, rule_id, patient_id, change, previous_run_id, status,"
+        " previous_status)"
+        " SELECT run_id, rule_id, patient_id, CASE WHEN rule_id = 'LC-QUININE' AND patient_id = '000001'"
+        "  THEN 'persisting' ELSE 'new' END, ?, status, NULL"
+        " FROM audit.patient_rules WHERE run_id = ? AND status = 'deviation'",
+        [OTHER_RUN_ID, RUN_ID],
     )
     # rule_results as the population decider derives them from patient_rules.
     con.execute(

@@ -34,6 +34,7 @@ TABLES = {
     "patient_rules": "rule_id, patient_id",
     "rule_results": "rule_id",
     "deviations": "rule_id, patient_id, event_date, explanation, evidence::VARCHAR",
+    "deviation_changes": "rule_id, patient_id",
     "quarantine": "table_name, source_file, source_row, check_name, field",
     "data_quality": "table_name, check_name",
     "table_counts": "table_name, source_table, skip_reason",

@@ -251,13 +251,15 @@ def test_worklist_has_one_row_per_deviation_event_of_the_run(reports: Path) -> N
     assert not (reports / "worklist.csv").exists()  # the name says it is internal
     rows = read_csv_rows(reports / "worklist_internal.csv")
 
-    assert list(rows[0]) == ["patient_id", "rule_id", "severity", "event_date", "explanation"]
+    assert list(rows[0]) == ["patient_id", "rule_id", "severity", "event_date", "explanation", "change"]
     assert len(rows) == DEVIATION_ROWS
     assert [r["severity"] for r in rows] == sorted((r["severity"] for r in rows),
                                                    key=["high", "medium", "low"].index)
     assert rows[0] == {"patient_id": "000001", "rule_id": "LC-QUININE", "severity": "high",
-                       "event_date": "2024-02-01", "explanation": EXPLANATION}
+                       "event_date": "2024-02-01", "explanation": EXPLANATION, "change": "persisting"}
     assert rows[1]["event_date"] == "2024-03-10"  # same patient, second quinine order
+    assert rows[1]["change"] == "persisting"  # the change is the patient's for the rule, not the event's
+    assert {r["change"] for r in rows[2:]} == {"new"}
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["event_date"]) for r in rows)
     assert "999999" not in {r["patient_id"] for r in rows}  # the other run's deviation
 
@@ -357,6 +359,14 @@ def test_page_has_run_details_cohort_charts_data_quality_and_statements(reports:
     assert order == sorted(order)
     assert OTHER_RUN_ID not in html and "SOUTH" not in html
     assert not re.search(r"(?<![\d.])0000\d\d(?!\d)", html)  # no patient ids: the worklist is not on the page
+
+
+def test_page_dates_the_extract_by_its_latest_data_not_the_run(reports: Path) -> None:
+    html = (reports / "report.html").read_text(encoding="utf-8")
+
+    # audit.runs.extract_date is the run's date (2024-06-03) for a source that states none.
+    assert re.search(r"Data up to \(latest date in the extract\)</th><td>2024-05-31<", html)
+    assert "Extract date" not in html
 
 
 def test_page_needs_no_network_and_runs_no_script(reports: Path) -> None:
