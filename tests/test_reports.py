@@ -251,12 +251,13 @@ def test_worklist_has_one_row_per_deviation_event_of_the_run(reports: Path) -> N
     assert not (reports / "worklist.csv").exists()  # the name says it is internal
     rows = read_csv_rows(reports / "worklist_internal.csv")
 
-    assert list(rows[0]) == ["patient_id", "rule_id", "severity", "event_date", "explanation", "change"]
+    assert list(rows[0]) == ["patient_id", "rule_id", "severity", "event_date", "reason_code", "explanation", "change"]
     assert len(rows) == DEVIATION_ROWS
     assert [r["severity"] for r in rows] == sorted((r["severity"] for r in rows),
                                                    key=["high", "medium", "low"].index)
     assert rows[0] == {"patient_id": "000001", "rule_id": "LC-QUININE", "severity": "high",
-                       "event_date": "2024-02-01", "explanation": EXPLANATION, "change": "persisting"}
+                       "event_date": "2024-02-01", "reason_code": "", "explanation": EXPLANATION,
+                       "change": "persisting"}
     assert rows[1]["event_date"] == "2024-03-10"  # same patient, second quinine order
     assert rows[1]["change"] == "persisting"  # the change is the patient's for the rule, not the event's
     assert {r["change"] for r in rows[2:]} == {"new"}
@@ -350,7 +351,7 @@ def test_page_has_run_details_cohort_charts_data_quality_and_statements(reports:
                  *(statement for *_, statement in RULES)]:
         assert text in html, text
     assert re.search(r'id="cohort-size">52<', html)
-    assert re.search(r'id="extract-date">data up to 2024-06-01<', html)
+    assert re.search(r'id="extract-date">data up to 2024-05-31<', html)
     assert html.count("<svg") == 2  # rate per rule, rate per rule × site
     assert "36.7 %" in html  # NORTH's quinine rate, the one site cell not suppressed at 11
     # results first, provenance last
