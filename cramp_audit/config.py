@@ -121,7 +121,7 @@ def load_parameters(config_path: Path | None = None) -> dict[str, Number]:
 
 def latest_extract_date(con: duckdb.DuckDBPyConnection) -> date:
     """The latest date in any date column of staging.* (sql/period.sql)."""
-    latest = con.execute(sql_text("period.sql")).fetchone()[0]
+    latest = con.execute(sql_text("prepare/period.sql")).fetchone()[0]
     if latest is None:
         raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "
                           "give --period-start and --period-end")

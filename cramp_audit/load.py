@@ -11,7 +11,7 @@ from types import TracebackType
 import duckdb
 import polars as pl
 
-from cramp_audit.db import sql_text
+from cramp_audit.stages import statement
 from schemas.spec import SOURCE_FILE, SOURCE_ROW
 from schemas.validate import TableValidation, unusable_table_quality
 
@@ -37,20 +37,20 @@ def staging_frame(validation: TableValidation) -> pl.DataFrame:
     return staging_rows(validation.table_name, validation.loaded)
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, statement_file: str, table: str, frame: pl.DataFrame,
+def insert_frame(con: duckdb.DuckDBPyConnection, statement_name: str, table: str, frame: pl.DataFrame,
                  run_id: str | None = None) -> None:
-    """Runs an INSERT ... FROM incoming statement of sql/ with the frame handed over as Arrow, found
+    """Runs an INSERT ... FROM incoming statement (sql/statements.sql) with the frame handed over as Arrow, found
     by DuckDB's replacement scan of the local name `incoming`. (Not con.register: inside a transaction
     a registered view, and the Arrow data behind it, lives until the transaction ends, so a load of
     many batches would keep every batch in memory: 7 GB for a 1M-patient extract.)"""
     incoming = frame.to_arrow()  # noqa: F841 - read by name by the statement
     params = {"run_id": run_id} if run_id is not None else None
-    con.execute(sql_text(statement_file).format(table=table), params)
+    con.execute(statement(statement_name).format(table=table), params)
 
 
 def load_staging(con: duckdb.DuckDBPyConnection, table_name: str, loaded: pl.DataFrame) -> None:
     """Appends validated rows (a whole table or one batch of it) to staging."""
-    insert_frame(con, "staging_insert.sql", table_name, staging_rows(table_name, loaded))
+    insert_frame(con, "staging_insert", table_name, staging_rows(table_name, loaded))
 
 
 class StagingLoader:
@@ -90,11 +90,11 @@ class StagingLoader:
 
 def load_checks(con: duckdb.DuckDBPyConnection, validation: TableValidation, run_id: str) -> None:
     """Appends a validated table's quarantine and data-quality rows to work.*."""
-    insert_frame(con, "work_insert.sql", "quarantine", validation.quarantine, run_id)
-    insert_frame(con, "work_insert.sql", "data_quality", validation.data_quality, run_id)
+    insert_frame(con, "work_insert", "quarantine", validation.quarantine, run_id)
+    insert_frame(con, "work_insert", "data_quality", validation.data_quality, run_id)
 
 
 def load_unusable_tables(con: duckdb.DuckDBPyConnection, rows_read: dict[str, int], run_id: str) -> None:
     """Appends to work.data_quality a failed check for each optional table without a usable row
     (table name -> rows read)."""
-    insert_frame(con, "work_insert.sql", "data_quality", unusable_table_quality(rows_read), run_id)
+    insert_frame(con, "work_insert", "data_quality", unusable_table_quality(rows_read), run_id)

@@ -23,10 +23,11 @@ import duckdb
 import polars as pl
 
 from cramp_audit import ledger
-from cramp_audit.db import SQL_DIR, NoDatabaseError, connect, initialise, run_sql_file, sql_text
+from cramp_audit.db import SQL_DIR, NoDatabaseError, connect, initialise, sql_text
 from cramp_audit.load import StagingLoader, insert_frame, load_checks, load_unusable_tables
 from cramp_audit.rules_engine import RULE_PACK_VERSION, rule_pack_checksum
 from cramp_audit.session import RunSession, is_open, open_session, session_for
+from cramp_audit.stages import run_stage, statement
 from cramp_audit.valuesets import load_value_sets
 from schemas.checks import REJECTED
 from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES, TABLES_BY_NAME, absent_tables, unusable_tables
@@ -218,32 +219,27 @@ def _git(checkout: Path, *args: str) -> tuple[bool, str]:
 def load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract_date: date, run_id: str,
                 progress: Progress = _quiet) -> tuple[str, list[TableValidation]]:
     """Replaces staging.* with the validated extract and fills this run's work.quarantine,
-    work.data_quality and work.table_counts, then the value sets and derived lab values, in the
+    work.data_quality and work.table_counts, then the value sets, in the
     caller's transaction (a run's: staging is replaced when the run is published, not before).
     Returns the value sets' checksum and the validations."""
     initialise(con)
-    run_sql_file(con, "staging_load_settings.sql")
+    con.execute(statement("staging_load_settings"))
     try:
         return _load_source(con, extract, extract_date, run_id, progress)
     finally:
-        run_sql_file(con, "staging_load_finished.sql")
+        con.execute(statement("staging_load_finished"))
 
 
 def _load_source(con: duckdb.DuckDBPyConnection, extract: BatchedExtract, extract_date: date, run_id: str,
                  progress: Progress) -> tuple[str, list[TableValidation]]:
-    run_sql_file(con, "staging_clear.sql")
-    run_sql_file(con, "work_tables.sql")
+    run_stage(con, "load")
     validations = stream_extract(con, extract, extract_date, run_id, progress)
     refuse_empty_required_tables(validations)
-    insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
+    insert_frame(con, "work_insert", "table_counts", table_counts(extract, validations), run_id)
     unusable = unusable_tables(rows_loaded(validations))
     rows_read = {v.table_name: v.rows_read for v in validations}
     load_unusable_tables(con, {name: rows_read.get(name, 0) for name in unusable}, run_id)
-    checksum = load_value_sets(con)
-    run_sql_file(con, "derive_labs.sql")
-    if "labs" not in unusable:  # the lab-unit check would pass on no rows at all
-        con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
-    return checksum, validations
+    return load_value_sets(con), validations
 
 
 def validated_batches(extract: BatchedExtract, extract_date: date, validations: list[TableValidation],
@@ -347,7 +343,7 @@ def publish(request: AuditRequest, run_id: str, progress: Progress = _quiet) -> 
     place. A failure before the commit, rendering the reports included, publishes nothing."""
     session = session_for(run_id)
     con = session.con
-    run_sql_file(con, "publish.sql")
+    run_stage(con, "publish")
     con.execute(sql_text("ledger/succeed_run.sql"), {"run_id": run_id})
     rules = [dict(zip(RULE_LINE_FIELDS, row, strict=True)) for row in
              con.execute(sql_text("summary/rule_deviations.sql"), {"run_id": run_id}).fetchall()]

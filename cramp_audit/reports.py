@@ -1,6 +1,6 @@
 """Committee reports of one audit run: four CSV files and a self-contained report.html.
 
-`write_reports(con, run_id, out_dir)` reads the run's rows of audit.* (sql/audit_tables.sql) through
+`write_reports(con, run_id, out_dir)` reads the run's rows of audit.* (sql/schema/audit.sql) through
 the queries in sql/reports/*.sql and writes `out_dir/<run_id>/`:
 
 rule_summary.csv

@@ -1,8 +1,8 @@
-"""The rules engine: discovers sql/rules/*.sql (a rule is a file), runs value-set matching, the
-cohort and every rule into work.*, then the one population decider (sql/decide.sql). It never
-writes audit.*: the run publishes work.* in one transaction.
+"""The rules engine: runs the stages prepare, rules and decide of sql/manifest.toml (matching,
+cohort and shared rule inputs; every sql/rules/*.sql, a rule is a file; the one population decider)
+into work.*. It never writes audit.*: the run publishes work.* in one transaction (stage publish).
 
-    evaluate(con, run_id, source_path)   after load_value_sets, derive_labs.sql and set_parameters
+    evaluate(con, run_id, source_path)   after the load (pipeline.load_source) and set_parameters
 
 A rule file starts with a comment header (`-- key: value`, continuation lines indented) naming
 rule_id, title, severity, guideline, value_sets, parameters, optionally requires (optional extract
@@ -17,18 +17,18 @@ import csv
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from cramp_audit.db import SQL_DIR, run_sql_file, set_variable, sql_text
-from cramp_audit.valuesets import REF_TABLES, VALUESETS_DIR, load_value_sets
+from cramp_audit.db import SQL_DIR, set_variable
+from cramp_audit.stages import StageCheckError, glob_files, run_stage, stage_files, statement
+from cramp_audit.valuesets import VALUESETS_DIR
 from schemas.spec import OPTIONAL_TABLES
 
-RULES_DIR = SQL_DIR / "rules"
+RULES_DIR = SQL_DIR / "rules"  # where the rules stage's glob (sql/manifest.toml) finds the rule files
 RULE_PACK_VERSION = "1"  # rules.md: "The leg-cramps rule pack, version 1"
 
 ROLE_COLUMNS = ("patient_id", "role", "event_date", "explanation", "evidence")
@@ -37,14 +37,10 @@ SEVERITIES = ("high", "medium", "low")
 REQUIRED_HEADER_KEYS = ("rule_id", "title", "severity", "guideline", "value_sets", "parameters")
 # Variables cohort.sql and the matching step read besides the rules' own parameters.
 ENGINE_PARAMETERS = ("period_start", "period_end", "min_age_years", "followup_days", "mg_low_mmol", "k_low_mmol")
-# Steps before the rules, in order (each a file of sql/): diagnoses are matched for everyone (the
-# cohort comes from them); orders, labs and procedures only for cohort patients.
-MATCHING_STEPS = ("macros.sql", "match_diagnoses.sql", "cohort.sql", "match_medications.sql", "match_records.sql",
-                  "magnesium_starts.sql")
-# The SQL besides the rule files that decides what a rule reports (the lab values it reads, the
-# matching and cohort, how its rows are gathered and decided): with the rule files, the rule pack's
-# checksum. Parameters and value sets have their own records in audit.runs.
-RULE_PACK_SQL = ("derive_labs.sql", *MATCHING_STEPS, "engine_rule_roles.sql", "decide.sql")
+# The stages besides the rule files whose SQL decides what a rule reports (the lab values it reads,
+# the matching and cohort, how its rows are decided): with the rule files, the rule pack's checksum.
+# Parameters and value sets have their own records in audit.runs.
+RULE_PACK_STAGES = ("prepare", "decide")
 
 _HEADER_LINE = re.compile(r"^--\s?(?P<key>[a-z_]+):\s*(?P<value>.*)$")
 _RULE_ID = re.compile(r"^LC-[A-Z0-9-]+$")
@@ -128,9 +124,14 @@ def _without_comments_and_strings(text: str) -> str:
     return re.sub(r"--[^\n]*", "", text)
 
 
-def discover_rules(rules_dir: Path = RULES_DIR) -> list[Rule]:
+def rule_files(rules_dir: Path | None = None) -> list[Path]:
+    """The rules stage's files (sql/manifest.toml), or every *.sql of `rules_dir` (tests), in name order."""
+    return glob_files("rules") if rules_dir is None else sorted(rules_dir.glob("*.sql"))
+
+
+def discover_rules(rules_dir: Path | None = None) -> list[Rule]:
     """Every sql/rules/*.sql, in rule-id order: adding a rule is adding a file."""
-    rules = [parse_rule(path) for path in sorted(rules_dir.glob("*.sql"))]
+    rules = [parse_rule(path) for path in rule_files(rules_dir)]
     duplicates = [rule_id for rule_id, n in Counter(r.id for r in rules).items() if n > 1]
     if duplicates:
         raise RuleError(f"duplicate rule ids: {duplicates}")
@@ -139,39 +140,28 @@ def discover_rules(rules_dir: Path = RULES_DIR) -> list[Rule]:
 
 # ---------------------------------------------------------------- evaluation
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute(sql_text("table_exists.sql"), {"schema_name": schema, "table_name": table}).fetchone()[0] > 0
-
-
 def _check_variables(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> None:
     """Every parameter a rule names must be set (getvariable() of an unset name is a silent NULL)."""
     names = sorted({*ENGINE_PARAMETERS, *(p for r in rules for p in r.parameters)})
-    unset = [n for n in names if con.execute(sql_text("variable_value.sql"), {"name": n}).fetchone()[0] is None]
+    unset = [n for n in names if con.execute(statement("variable_value"), {"name": n}).fetchone()[0] is None]
     if unset:
         raise RuleError(f"parameters not set: {', '.join(unset)} (call config.set_parameters first)")
 
 
-def rule_pack_checksum(rules_dir: Path = RULES_DIR) -> str:
-    """sha256 over the rule files (in name order) and RULE_PACK_SQL: each file's name and digest."""
+def rule_pack_checksum(rules_dir: Path | None = None) -> str:
+    """sha256 over the rule files (in name order) and the files of RULE_PACK_STAGES: each file's
+    name (relative to sql/) and digest."""
     digest = hashlib.sha256()
-    for name, path in [*((f"rules/{p.name}", p) for p in sorted(rules_dir.glob("*.sql"))),
-                       *((name, SQL_DIR / name) for name in RULE_PACK_SQL)]:
+    for name, path in [*((f"rules/{p.name}", p) for p in rule_files(rules_dir)),
+                       *((p.relative_to(SQL_DIR).as_posix(), p) for s in RULE_PACK_STAGES for p in stage_files(s))]:
         digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
-def _unusable_tables(con: duckdb.DuckDBPyConnection, unusable_tables: Collection[str] | None) -> list[str]:
-    """Optional tables the extract lacks usable rows of: as given, else those of which the run's
-    work.table_counts shows no loaded row (schemas/spec.py unusable_tables), when the ingest wrote
-    it, else none."""
-    if unusable_tables is not None:
-        unknown = sorted(set(unusable_tables) - set(OPTIONAL_TABLES))
-        if unknown:
-            raise ValueError(f"unusable_tables {unknown}: only {OPTIONAL_TABLES} may be missing")
-        return sorted(set(unusable_tables))
-    if not _table_exists(con, "work", "table_counts"):
-        return []
-    present = {row[0] for row in con.execute(sql_text("engine_loaded_tables.sql")).fetchall()}
+def _unusable_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Optional tables of which the run's load kept no row (schemas/spec.py unusable_tables), as
+    its work.table_counts shows them."""
+    present = {row[0] for row in con.execute(statement("loaded_tables")).fetchall()}
     return [t for t in OPTIONAL_TABLES if t not in present] if present else []
 
 
@@ -179,13 +169,13 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
     if frame.height:
         con.register("engine_rows", frame.to_arrow())
         try:
-            con.execute(sql_text("engine_insert.sql").format(table=table))
+            con.execute(statement("engine_insert").format(table=table))
         finally:
             con.unregister("engine_rows")
 
 
 def _write_rule_tables(con: duckdb.DuckDBPyConnection, run_id: str, rules: list[Rule], unusable: list[str]) -> None:
-    run_sql_file(con, "engine_tables.sql")
+    """work.rules and work.unusable_tables (made empty by the prepare stage, prepare/rule_inputs.sql)."""
     _insert(con, "rules", pl.DataFrame(
         {"run_id": [run_id] * len(rules), "rule_id": [r.id for r in rules], "title": [r.title for r in rules],
          "severity": [r.severity for r in rules], "guideline_statement": [r.guideline_statement for r in rules],
@@ -200,40 +190,36 @@ def _run_rule(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
         columns = tuple(con.sql(rule.select_sql).columns)
         if columns != ROLE_COLUMNS:
             raise RuleError(f"{rule.path.name} returns columns {columns}; expected {ROLE_COLUMNS}")
-        con.execute(sql_text("engine_rule_roles.sql").format(rule_select=rule.select_sql), {"rule_id": rule.id})
+        con.execute(statement("rule_roles").format(rule_select=rule.select_sql), {"rule_id": rule.id})
     except duckdb.Error as exc:
         raise RuleError(f"{rule.path.name} failed: {exc}") from exc
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str,
-             unusable_tables: Collection[str] | None = None, rules_dir: Path = RULES_DIR) -> None:
-    """Matching, cohort, every rule, then the decider, into work.* (cohort, cohort_attrition,
-    rules, patient_rules, rule_results, deviations: each with audit.*'s column order, run_id
-    first). Needs staging.* loaded, labs derived (sql/derive_labs.sql) and config.set_parameters;
-    loads the value sets itself when ref.value_sets is missing. `unusable_tables`: optional extract
-    tables the source has no usable rows of (see _unusable_tables for the default). `rules_dir`: the rule files
-    (tests point it elsewhere)."""
+def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str, rules_dir: Path | None = None) -> None:
+    """The stages prepare, rules and decide into work.* (cohort, cohort_attrition, rules,
+    patient_rules, rule_results, rule_strata, deviations: each with audit.*'s column order, run_id
+    first). Needs the run's load (staging.*, work.table_counts, ref.* value sets) and
+    config.set_parameters. `rules_dir`: run the rule files of that folder instead (tests)."""
     rules = discover_rules(rules_dir)
-    run_sql_file(con, "engine_reset.sql")
-    if not all(_table_exists(con, "ref", table) for table in REF_TABLES):
-        load_value_sets(con)
     set_variable(con, "run_id", run_id, "VARCHAR")
     set_variable(con, "source_path", source_path, "VARCHAR")
     _check_variables(con, rules)
-    unusable = _unusable_tables(con, unusable_tables)
+    unusable = _unusable_tables(con)
 
-    for step in MATCHING_STEPS:
-        run_sql_file(con, step)
+    run_stage(con, "prepare")
     _write_rule_tables(con, run_id, rules, unusable)
-    for rule in rules:
-        _run_rule(con, rule)
-    problems = con.execute(sql_text("check_roles.sql")).fetchall()
-    if problems:
+    if rules_dir is None:
+        by_path = {rule.path: rule for rule in rules}
+        run_stage(con, "rules", lambda path: _run_rule(con, by_path[path]))
+    else:
+        for rule in rules:
+            _run_rule(con, rule)
+    try:
+        run_stage(con, "decide")
+    except StageCheckError as exc:
         raise RuleError("rule output breaks the contract: "
-                        + "; ".join(f"{rule_id}: {problem} ({rows} rows)" for rule_id, problem, rows in problems))
-    has_history = _table_exists(con, "audit", "runs") and _table_exists(con, "audit", "rule_results")
-    run_sql_file(con, "previous_rates.sql" if has_history else "previous_rates_none.sql")
-    run_sql_file(con, "decide.sql")
+                        + "; ".join(f"{rule_id}: {problem} ({rows} rows)"
+                                    for rule_id, problem, rows in exc.problems)) from None
 
 
 # ---------------------------------------------------------------- catalogue

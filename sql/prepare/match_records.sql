@@ -15,7 +15,7 @@ SELECT l.patient_id, v.value_set, l.code_system, l.code, l.description, v.displa
            ELSE l.value_mmol < getvariable('k_low_mmol')
        END AS is_low,
        l.source_file, l.source_row
-FROM staging.labs AS l
+FROM work.lab_values AS l  -- staging.labs with value_mmol (derive_labs.sql)
 JOIN ref.value_sets AS v ON v.code_system = l.code_system AND v.code = l.code
 WHERE l.patient_id IN (SELECT patient_id FROM work.cohort);
 

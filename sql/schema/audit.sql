@@ -52,3 +52,13 @@ CREATE TABLE IF NOT EXISTS audit.table_counts (
 ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS rule_pack_checksum VARCHAR;
 -- The optional extract tables each rule needs (its `requires:` header); work.rules has it too.
 ALTER TABLE audit.rules ADD COLUMN IF NOT EXISTS requires VARCHAR[];
+-- Rule × stratum counts (site, sex, age band at index; decide/strata.sql), the decider's like rule_results.
+CREATE TABLE IF NOT EXISTS audit.rule_strata (
+    run_id VARCHAR, rule_id VARCHAR, stratum VARCHAR, value VARCHAR, denominator BIGINT, exclusions BIGINT,
+    not_evaluable BIGINT, deviations BIGINT, deviation_rate DOUBLE);
+-- audit.latest_runs: the newest succeeded run of each source (source_path). audit.latest_<table> of
+-- every published table (sql/manifest.toml) is made from it (statements.sql: latest_view).
+DROP VIEW IF EXISTS audit.latest_run;  -- the name before it followed its table's (audit.runs)
+CREATE OR REPLACE VIEW audit.latest_runs AS
+    SELECT * FROM runs WHERE status = 'succeeded'
+    QUALIFY row_number() OVER (PARTITION BY source_path ORDER BY finished_at DESC, run_id DESC) = 1;
