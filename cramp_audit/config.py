@@ -12,7 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from cramp_audit.db import SQL_DIR, set_variable, sql_text
+from cramp_audit.db import SQL_DIR, set_variable
+from cramp_audit.stages import statement
 
 DEFAULTS_PATH = SQL_DIR / "parameters.toml"
 # rules.md: "the 365 days that end on the latest date in the extract", both ends inclusive.
@@ -121,7 +122,7 @@ def load_parameters(config_path: Path | None = None) -> dict[str, Number]:
 
 def latest_extract_date(con: duckdb.DuckDBPyConnection) -> date:
     """The latest date in any date column of staging.* (sql/period.sql)."""
-    latest = con.execute(sql_text("prepare/period.sql")).fetchone()[0]
+    latest = con.execute(statement("latest_date")).fetchone()[0]
     if latest is None:
         raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "
                           "give --period-start and --period-end")
