@@ -24,11 +24,12 @@ import duckdb
 import polars as pl
 
 from cramp_audit.db import SQL_DIR, set_variable
-from cramp_audit.stages import StageCheckError, glob_files, run_stage, stage_files, statement
+from cramp_audit.stages import StageCheckError, glob_files, run_stage, stage, stage_files, statement
 from cramp_audit.valuesets import VALUESETS_DIR
 from schemas.spec import OPTIONAL_TABLES
 
-RULES_DIR = SQL_DIR / "rules"  # where the rules stage's glob (sql/manifest.toml) finds the rule files
+# The folder of the rules stage's glob (sql/manifest.toml): sql/rules.
+RULES_DIR = SQL_DIR / Path(next(s.target for s in stage("rules").steps if s.kind == "glob")).parent
 RULE_PACK_VERSION = "1"  # rules.md: "The leg-cramps rule pack, version 1"
 
 ROLE_COLUMNS = ("patient_id", "role", "event_date", "explanation", "evidence")
@@ -162,7 +163,7 @@ def _unusable_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Optional tables of which the run's load kept no row (schemas/spec.py unusable_tables), as
     its work.table_counts shows them."""
     present = {row[0] for row in con.execute(statement("loaded_tables")).fetchall()}
-    return [t for t in OPTIONAL_TABLES if t not in present] if present else []
+    return [t for t in OPTIONAL_TABLES if t not in present]
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -208,12 +209,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str, rule
 
     run_stage(con, "prepare")
     _write_rule_tables(con, run_id, rules, unusable)
-    if rules_dir is None:
-        by_path = {rule.path: rule for rule in rules}
-        run_stage(con, "rules", lambda path: _run_rule(con, by_path[path]))
-    else:
-        for rule in rules:
-            _run_rule(con, rule)
+    for rule in rules:  # the rules stage: the files of its glob (discover_rules), header checked
+        _run_rule(con, rule)
     try:
         run_stage(con, "decide")
     except StageCheckError as exc:

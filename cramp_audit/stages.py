@@ -2,18 +2,17 @@
 sql/statements.sql. Python runs a stage by its name and never names a step file:
 
     run_stage(con, "schema")              files, per-table statements and checks, in manifest order
-    run_stage(con, "rules", run_file)     a stage with a glob step needs a runner for each file
+    glob_files("rules")                   the files of a glob step (the rules engine runs each rule
+                                          file itself: it checks the header and the result's shape)
     stage_files("prepare")                the files a stage runs (the rule pack checksum reads them)
-    glob_files("rules")                   the files a glob step finds
     tables("loaded", "results")           the manifest's table groups
-    statement("table_exists")             one named statement's text
+    statement("set_variable")             one named statement's text
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -129,10 +128,9 @@ def stage_files(name: str) -> list[Path]:
     return files
 
 
-def run_stage(con: duckdb.DuckDBPyConnection, name: str,
-              run_file: Callable[[Path], None] | None = None) -> None:
+def run_stage(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Runs the stage's steps in order. A check step raises StageCheckError when its query returns
-    rows; a glob step hands each file it finds to `run_file`."""
+    rows. A stage of glob steps (rules) is run by its engine, not here."""
     for step in stage(name).steps:
         if step.kind == "file":
             con.execute((SQL_DIR / step.target).read_text(encoding="utf-8"))
@@ -145,7 +143,4 @@ def run_stage(con: duckdb.DuckDBPyConnection, name: str,
             if problems:
                 raise StageCheckError(step.target, problems)
         else:
-            if run_file is None:
-                raise TypeError(f"stage {name} has a glob step: pass run_file")
-            for path in sorted(SQL_DIR.glob(step.target)):
-                run_file(path)
+            raise TypeError(f"stage {name}: a glob step's files are run by their engine (glob_files)")

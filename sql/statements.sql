@@ -27,10 +27,6 @@ SET VARIABLE {name} = $value::{type};
 -- The value of one DuckDB variable (NULL when it was never set: getvariable() does not complain).
 SELECT getvariable($name);
 
--- name: table_exists
--- 1 when the table schema_name.table_name exists in the database, else 0.
-SELECT count(*) FROM duckdb_tables() WHERE schema_name = $schema_name AND table_name = $table_name;
-
 -- ---------------------------------------------------------------- per-table statements of the manifest
 -- (sql/manifest.toml `{ each = <name>, tables = [...] }` steps: one statement per table of the groups)
 
