@@ -12,7 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from cramp_audit.db import SQL_DIR, set_variable, sql_text
+from cramp_audit.db import SQL_DIR, set_variable
+from cramp_audit.stages import statement
 
 DEFAULTS_PATH = SQL_DIR / "parameters.toml"
 # rules.md: "the 365 days that end on the latest date in the extract", both ends inclusive.
@@ -126,9 +127,9 @@ def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
     date in staging: where windows end). Returns the period."""
     # Assumption: DEFAULT_PERIOD_DAYS counts both ends, so the default period is exactly 365 days.
     # rules-v2.md: windows end at the end of the data (its latest event date, not the run date).
-    loaded = con.execute(sql_text("table_exists.sql"),
+    loaded = con.execute(statement("table_exists"),
                          {"schema_name": "staging", "table_name": "patients"}).fetchone()[0]
-    data_end = con.execute(sql_text("period.sql")).fetchone()[0] if loaded else None
+    data_end = con.execute(statement("latest_date")).fetchone()[0] if loaded else None
     if period_end is None:
         if data_end is None:
             raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "

@@ -35,8 +35,8 @@ class CatalogObject:
 def catalog(con: duckdb.DuckDBPyConnection) -> list[CatalogObject]:
     """Every audit table and view with its comment and columns, tables first, each kind in creation
     order."""
-    objects = con.execute(sql_text("dictionary_objects.sql"), {"schema": SCHEMA}).fetchall()
-    columns = con.execute(sql_text("dictionary_columns.sql"), {"schema": SCHEMA}).fetchall()
+    objects = con.execute(sql_text("reports/dictionary_objects.sql"), {"schema": SCHEMA}).fetchall()
+    columns = con.execute(sql_text("reports/dictionary_columns.sql"), {"schema": SCHEMA}).fetchall()
     by_object: dict[str, list[Column]] = {}
     for table_name, column_name, data_type, comment in columns:
         by_object.setdefault(table_name, []).append((column_name, data_type, comment))

@@ -108,7 +108,7 @@ def measure_report_bundle(
         suppressed), `<count>_status`, rate_shown; the rule totals are stratum "total".
     rules: rule_id, title, guideline_statement (audit.rules); one MeasureReport per row.
     statistics: optional rule_id, stratum, value, wilson_low, wilson_high, rate_kind
-        (sql/macros_statistics.sql), shown only where the rate is.
+        (sql/decide/macros_statistics.sql), shown only where the rate is.
     """
     if run.generated_at.tzinfo is None:
         raise ValueError("RunFacts.generated_at needs a time zone (FHIR instant / dateTime)")

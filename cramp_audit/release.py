@@ -197,7 +197,7 @@ def rate_statistics(wide: pl.DataFrame, min_denominator: int) -> pl.DataFrame:
     temporary, and the run's connection stays as it was)."""
     con = duckdb.connect()
     try:
-        con.execute(sql_text("macros_statistics.sql"))
+        con.execute(sql_text("decide/macros_statistics.sql"))
         con.register("release_counts", wide.select("rule_id", "stratum", "value", "denominator", "evaluated",
                                                    "deviations").to_arrow())
         return con.sql(sql_text("reports/rate_statistics.sql"), params={"min_denominator": min_denominator}).pl()

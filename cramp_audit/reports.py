@@ -1,7 +1,7 @@
 """Committee reports of one audit run: CSV files, a self-contained report.html and the FHIR
 MeasureReport bundle.
 
-`write_reports(con, run_id, out_dir, suppress_below)` reads the run's rows of audit.* through the
+`write_reports(con, run_id, out_dir, suppress_below)` reads the run's rows of audit.* (sql/schema/audit.sql) through the
 queries in sql/reports/*.sql and writes `out_dir/<run_id>/`. Every count any of these files shows
 comes from one disclosure-controlled release (cramp_audit/release.py): primary suppression of 1 ..
 suppress_below - 1, written "<{suppress_below}", and complementary suppression, written

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 import sql
-from cramp_audit.db import sql_text
+from cramp_audit.stages import statement
 
 VALUESETS_DIR = Path(sql.__file__).parent / "valuesets"
 
@@ -56,7 +56,7 @@ def load_value_sets(con: duckdb.DuckDBPyConnection) -> str:
     from the shipped CSVs; returns their checksum. Runs inside the caller's transaction if one is
     open."""
     for table, file_name in REF_TABLES.items():
-        con.execute(sql_text("ref_table_from_csv.sql").format(table=table), {"path": str(VALUESETS_DIR / file_name)})
+        con.execute(statement("ref_table_from_csv").format(table=table), {"path": str(VALUESETS_DIR / file_name)})
         for column in NUMERIC_COLUMNS.get(table, ()):
-            con.execute(sql_text("ref_column_as_double.sql").format(table=table, column=column))
+            con.execute(statement("ref_column_as_double").format(table=table, column=column))
     return value_sets_checksum()

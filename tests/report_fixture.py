@@ -161,6 +161,31 @@ def insert_rules_and_patients(con: duckdb.DuckDBPyConnection) -> None:
         " FROM audit.patient_rules WHERE run_id = ? GROUP BY run_id, rule_id",
         [RUN_ID],
     )
+    derive_rule_strata(con)
+
+
+def derive_rule_strata(con: duckdb.DuckDBPyConnection) -> None:
+    """RUN_ID's audit.rule_strata site slice as the decider derives it (decide/strata.sql: every rule x
+    every site, from patient_rules); called again by a test that changes the cohort or the statuses."""
+    con.execute("DELETE FROM audit.rule_strata WHERE run_id = ?", [RUN_ID])
+    con.execute(
+        "INSERT INTO audit.rule_strata"
+        " WITH sites AS (SELECT patient_id, coalesce(nullif(trim(site_id), ''), '(none)') AS value"
+        "                FROM audit.cohort WHERE run_id = $run_id),"
+        " cells AS (SELECT r.rule_id, s.value FROM audit.rules r, (SELECT DISTINCT value FROM sites) s"
+        "           WHERE r.run_id = $run_id),"
+        " counts AS (SELECT rule_id, value,"
+        "  count(*) FILTER (WHERE status <> 'not_applicable') AS denominator,"
+        "  count(*) FILTER (WHERE status = 'excluded') AS exclusions,"
+        "  count(*) FILTER (WHERE status = 'not_evaluable') AS not_evaluable,"
+        "  count(*) FILTER (WHERE status = 'deviation') AS deviations"
+        "  FROM audit.patient_rules JOIN sites USING (patient_id) WHERE run_id = $run_id GROUP BY ALL)"
+        " SELECT $run_id, c.rule_id, 'site', c.value, coalesce(n.denominator, 0), coalesce(n.exclusions, 0),"
+        "  coalesce(n.not_evaluable, 0), coalesce(n.deviations, 0),"
+        "  coalesce(n.deviations, 0) / nullif(coalesce(n.denominator - n.exclusions - n.not_evaluable, 0), 0)"
+        " FROM cells c LEFT JOIN counts n USING (rule_id, value)",
+        {"run_id": RUN_ID},
+    )
 
 
 def insert_data_quality(con: duckdb.DuckDBPyConnection) -> None:

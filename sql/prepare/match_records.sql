@@ -21,7 +21,7 @@ SELECT t.value_text,
             ELSE min(p.meaning) FILTER (WHERE p.meaning IS NOT NULL) END AS meaning,
        coalesce(try_cast(trim(t.value_text) AS DOUBLE),
                 try_cast(min(regexp_extract(lower(trim(t.value_text)), p.pattern, 1)) AS DOUBLE)) AS bound
-FROM (SELECT DISTINCT value_text FROM staging.labs WHERE value_numeric IS NULL AND value_text IS NOT NULL) AS t
+FROM (SELECT DISTINCT value_text FROM work.lab_values WHERE value_numeric IS NULL AND value_text IS NOT NULL) AS t
 LEFT JOIN ref.text_results AS p ON regexp_matches(lower(trim(t.value_text)), p.pattern)
 GROUP BY t.value_text;
 
@@ -31,7 +31,7 @@ WITH matched AS (
            CASE WHEN l.value_numeric IS NOT NULL THEN 'value'
                 WHEN k.meaning IN ('value', 'below', 'at_most', 'above', 'at_least') THEN k.meaning END AS result_kind,
            coalesce(l.value_numeric, k.bound) AS result_number
-    FROM staging.labs AS l
+    FROM work.lab_values AS l  -- staging.labs with value_mmol (derive_labs.sql)
     JOIN ref.value_sets AS v ON v.code_system = l.code_system AND v.code = l.code
     LEFT JOIN lab_text_kinds AS k ON l.value_numeric IS NULL AND k.value_text = l.value_text
     WHERE l.patient_id IN (SELECT patient_id FROM work.cohort)

@@ -2,7 +2,7 @@
 -- refuses to decide statuses when any comes back). A rule file that breaks one is a bug.
 SELECT rule_id, 'unknown role ' || role AS problem, count(*) AS rows
 FROM work.rule_roles
-WHERE role IS NULL OR NOT list_contains($roles, role)  -- $roles: schemas/roles.csv
+WHERE role IS NULL OR NOT list_contains(getvariable('roles'), role)  -- schemas/roles.csv, set by the engine
 GROUP BY ALL
 UNION ALL
 SELECT rule_id, 'patient not in the cohort', count(*)

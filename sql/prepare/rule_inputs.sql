@@ -1,5 +1,5 @@
 -- The rules engine's own work.* tables, emptied at the start of every evaluation. work.rules has
--- audit.rules' column order; the others are inputs of sql/decide.sql.
+-- audit.rules' column order; the others are inputs of decide/decide.sql.
 CREATE SCHEMA IF NOT EXISTS work;
 CREATE OR REPLACE TABLE work.rules (
     run_id VARCHAR, rule_id VARCHAR, title VARCHAR, severity VARCHAR, guideline_statement VARCHAR,

@@ -29,8 +29,10 @@ CREATE TABLE IF NOT EXISTS staging.labs (
     patient_id VARCHAR NOT NULL, encounter_id VARCHAR, code_system VARCHAR NOT NULL, code VARCHAR NOT NULL,
     description VARCHAR, collected_date DATE NOT NULL, value_numeric DOUBLE, value_text VARCHAR,
     unit VARCHAR, ref_low DOUBLE, ref_high DOUBLE,
-    value_mmol DOUBLE,            -- magnesium / potassium in mmol/L (rules.md conversions); null otherwise
     source_file VARCHAR, source_row BIGINT);
+-- Staging holds the rows as loaded; derived values live in work.* (work.lab_values: prepare/derive_labs.sql).
+-- A database written before that kept value_mmol here.
+ALTER TABLE staging.labs DROP COLUMN IF EXISTS value_mmol;
 
 CREATE TABLE IF NOT EXISTS staging.procedures (
     patient_id VARCHAR NOT NULL, encounter_id VARCHAR, code_system VARCHAR NOT NULL, code VARCHAR NOT NULL,

@@ -59,3 +59,18 @@ ALTER TABLE audit.deviations ADD COLUMN IF NOT EXISTS reason_code VARCHAR;
 -- The latest event date in the extract's data (sql/period.sql), where the default period ends;
 -- extract_date is the date the source says it was extracted, else the run's date.
 ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS latest_data_date DATE;
+-- Rule × stratum counts (site, sex, age band at index; decide/strata.sql), the decider's like rule_results.
+CREATE TABLE IF NOT EXISTS audit.rule_strata (
+    run_id VARCHAR, rule_id VARCHAR, stratum VARCHAR, value VARCHAR, denominator BIGINT, exclusions BIGINT,
+    not_evaluable BIGINT, deviations BIGINT, deviation_rate DOUBLE);
+-- new / persisting / resolved per patient and rule against the previous succeeded run on the source
+-- (decide/deviation_changes.sql).
+CREATE TABLE IF NOT EXISTS audit.deviation_changes (
+    run_id VARCHAR, rule_id VARCHAR, patient_id VARCHAR, change VARCHAR, previous_run_id VARCHAR,
+    status VARCHAR, previous_status VARCHAR);
+-- audit.latest_runs: the newest succeeded run of each source (source_path). audit.latest_<table> of
+-- every published table (sql/manifest.toml) is made from it (statements.sql: latest_view).
+DROP VIEW IF EXISTS audit.latest_run;  -- the name before it followed its table's (audit.runs)
+CREATE OR REPLACE VIEW audit.latest_runs AS
+    SELECT * FROM runs WHERE status = 'succeeded'
+    QUALIFY row_number() OVER (PARTITION BY source_path ORDER BY finished_at DESC, run_id DESC) = 1;

@@ -1,15 +1,6 @@
--- Results across runs (issue 13, trends): audit.deviation_changes, published with the run's other
--- rows (sql/publish.sql), and the view audit.rule_trend over every succeeded run. Runs after
--- audit_tables.sql and latest_views.sql (it reads audit.runs and audit.rule_results, and adds this
--- table's latest_ view). View bodies name tables without their schema, like latest_views.sql, so
--- they work however the file is opened.
-CREATE TABLE IF NOT EXISTS audit.deviation_changes (
-    run_id VARCHAR, rule_id VARCHAR, patient_id VARCHAR, change VARCHAR, previous_run_id VARCHAR,
-    status VARCHAR, previous_status VARCHAR);
-
-CREATE OR REPLACE VIEW audit.latest_deviation_changes AS
-    SELECT t.run_id, r.source_path, t.* EXCLUDE (run_id) FROM deviation_changes t JOIN latest_runs r USING (run_id);
-
+-- Results across runs (issue 13, trends): the view audit.rule_trend over every succeeded run (it reads
+-- audit.runs, audit.rule_results and audit.deviation_changes, schema/audit.sql). View bodies name
+-- tables without their schema, like the latest_* views, so they work however the file is opened.
 -- One row per rule per succeeded run, runs of a source numbered in the order sql/previous_rates.sql
 -- calls "previous" (finished_at, started_at, run_id). The previous run is the source's run before
 -- this one (not the last run that had the rule), so a rule new to the pack has no previous rate.
