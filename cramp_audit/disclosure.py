@@ -101,6 +101,10 @@ SUPPORT_LIMITS = (8, 16, 32, 64)
 SEARCH_NODES = 20_000
 
 
+class UnprotectableCellError(RuntimeError):
+    """A small cell that no set of suppressions can hide (the search found no witness)."""
+
+
 @dataclass(frozen=True)
 class Link:
     """A cross-rule identity the attacker can know from the rule definitions: sum over rules of
@@ -486,7 +490,7 @@ class Problem:
                     if self.status[moved] != HIDDEN and self.protection.get(moved) != BOUNDED:
                         self.witness[moved], self.protection[moved] = z, mode
                 return
-        raise RuntimeError(f"disclosure: no witness for {self.keys[cell]} even with every cell suppressible")
+        raise UnprotectableCellError(f"disclosure: no witness for {self.keys[cell]} even with every cell suppressible")
 
     def solve(self) -> dict[CellKey, tuple[str, str | None]]:
         # Rule totals first: their witnesses run through every stratum and protect many cells at once.
