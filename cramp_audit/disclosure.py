@@ -199,12 +199,23 @@ def suppress(
     statuses: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
     for rules in linked_components(rows["rule_id"].unique().sort().to_list(), links):
         problem = Problem(rows.filter(pl.col("rule_id").is_in(rules)), links, suppress_below, weights)
-        statuses.update(problem.solve())
+        try:
+            statuses.update(problem.solve())
+        except UnprotectableCellError:
+            statuses.update(withheld(cells.filter(pl.col("rule_id").is_in(rules)), suppress_below))
     keys = list(zip(*(cells[c].to_list() for c in (*ROW_KEY, "count")), strict=True))
     return cells.with_columns(
         pl.Series("status", [statuses[key][0] for key in keys], pl.String),
         pl.Series("protection", [statuses[key][1] for key in keys], pl.String),
     )
+
+
+def withheld(cells: pl.DataFrame, suppress_below: int) -> dict[tuple[str, str, str, str], tuple[str, str | None]]:
+    """Every non-zero cell suppressed: for a group of linked rules in which the search finds no
+    pattern that hides a small cell (seen on extracts of two or three patients), nothing is shown."""
+    return {(rule_id, stratum, value, count): (PUBLISHED, None) if n == 0 else
+            (PRIMARY if n < suppress_below else SECONDARY, LINEAR)
+            for rule_id, stratum, value, count, n in cells.select(*ROW_KEY, "count", "n").iter_rows()}
 
 
 def release_table(statuses: pl.DataFrame) -> pl.DataFrame:

@@ -32,7 +32,6 @@ from cramp_audit.disclosure import (
     TOTAL_STRATUM,
     TOTAL_VALUE,
     Link,
-    UnprotectableCellError,
     check_links,
     equal_count_links,
     release_cells,
@@ -101,11 +100,8 @@ def audit_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     return [row[0] for row in con.execute(sql_text("reports/relation_columns.sql"), {"name": name}).fetchall()]
 
 
-def read_counts(
-    con: duckdb.DuckDBPyConnection, run_id: str, with_reasons: bool = True
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(totals, strata) of the run, attrition pseudo-rules included, in release_cells' shape;
-    with_reasons: the reason-code stratum too, when the database has reason codes."""
+def read_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(totals, strata) of the run, attrition pseudo-rules included, in release_cells' shape."""
     params = {"run_id": run_id}
     totals = con.sql(sql_text("reports/rule_totals.sql"), params=params).pl()
     if audit_columns(con, "rule_strata"):
@@ -113,7 +109,7 @@ def read_counts(
     else:
         strata = con.sql(sql_text("reports/rule_by_site.sql"), params=params).pl()
     parts = [strata]
-    if with_reasons and "reason_code" in audit_columns(con, "deviations"):
+    if "reason_code" in audit_columns(con, "deviations"):
         parts.append(con.sql(sql_text("reports/reason_codes.sql"), params=params).pl())
     schema = {"rule_id": pl.String, "stratum": pl.String, "value": pl.String, **dict.fromkeys(RULE_COUNTS, pl.Int64)}
     strata = pl.concat([part.select(list(schema)).cast(schema) for part in parts])
@@ -174,18 +170,7 @@ def patient_rows(rows: pl.DataFrame) -> tuple[tuple[str, str], ...]:
 def build_release(
     con: duckdb.DuckDBPyConnection, run_id: str, suppress_below: int, min_denominator: int = DEFAULT_MIN_DENOMINATOR
 ) -> Release:
-    try:
-        return _release(con, run_id, suppress_below, min_denominator, with_reasons=True)
-    except UnprotectableCellError:
-        # Seen on a 2-patient extract: with the reason-code partition no suppression pattern hides a
-        # rule's total, so the release goes without reason counts (the worklist still names them).
-        return _release(con, run_id, suppress_below, min_denominator, with_reasons=False)
-
-
-def _release(
-    con: duckdb.DuckDBPyConnection, run_id: str, suppress_below: int, min_denominator: int, with_reasons: bool
-) -> Release:
-    totals, strata = read_counts(con, run_id, with_reasons)
+    totals, strata = read_counts(con, run_id)
     cells = release_cells(totals, strata)
     wide = cells.pivot(on="count", index=["rule_id", "stratum", "value"], values="n")
     steps = sorted(
