@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +18,6 @@ from cramp_audit.db import connect
 from cramp_audit.disclosure import PRIMARY, PUBLISHED, SECONDARY, TOTAL_STRATUM, TOTAL_VALUE
 from cramp_audit.pipeline import AuditRequest, run_audit
 from cramp_audit.release import build_release
-from cramp_audit.reports import write_reports
 from data_samples import generate
 from tests.recovery_attack import Attack, AttackLink
 from tests.report_fixture import read_rule_table
@@ -83,25 +81,7 @@ def generated_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return audited(work / "extract", work)
 
 
-@pytest.fixture(scope="module")
-def generated_strata_run(generated_run: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The generated run with audit.rule_strata (site, sex, age band), as the decider will write it:
-    LC-NSAID-ELDERLY's denominator is then LC-QUININE's in the age bands 65-79 and 80+."""
-    from tests.test_report_sections import add_rule_strata
-
-    work, run_id = generated_run
-    copy = tmp_path_factory.mktemp("generated-strata")
-    shutil.copy(work / "cramp_audit.duckdb", copy / "cramp_audit.duckdb")
-    con = connect(copy / "cramp_audit.duckdb")
-    try:
-        add_rule_strata(con)
-        write_reports(con, run_id, copy / "reports", suppress_below=11)
-    finally:
-        con.close()
-    return copy, run_id
-
-
-@pytest.fixture(params=["sample_run", "generated_run", "generated_strata_run"])
+@pytest.fixture(params=["sample_run", "generated_run"])
 def run(request: pytest.FixtureRequest) -> tuple[Path, str]:
     return request.getfixturevalue(request.param)
 
@@ -204,8 +184,8 @@ def test_the_page_shows_no_count_the_csv_files_withhold(sample_run: tuple[Path, 
             assert f'<td class="num">{patients}</td>' not in html, step
 
 
-def test_the_age_band_identity_of_the_elderly_rule_is_assumed_known(generated_strata_run: tuple[Path, str]) -> None:
-    work, run_id = generated_strata_run
+def test_the_age_band_identity_of_the_elderly_rule_is_assumed_known(generated_run: tuple[Path, str]) -> None:
+    work, run_id = generated_run
     con = connect(work / "cramp_audit.duckdb", read_only=True)
     try:
         links = build_release(con, run_id, K).links
@@ -215,4 +195,4 @@ def test_the_age_band_identity_of_the_elderly_rule_is_assumed_known(generated_st
     assert any(set(link.terms) == {"LC-NSAID-ELDERLY", "LC-QUININE"}
                and link.rows == (("age_band", "65-79"), ("age_band", "80+")) for link in links)
     assert {row["stratum"] for row in read_csv(work / "reports" / run_id / "rule_by_stratum.csv")} == {
-        "site", "sex", "age_band"}
+        "site", "sex", "age_band", "index_code_kind", "reason_code"}

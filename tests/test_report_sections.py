@@ -30,9 +30,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def add_rule_strata(con: duckdb.DuckDBPyConnection) -> None:
-    """A stand-in for i11sql's audit.rule_strata: every run's counts by site, sex and age band at index."""
+    """audit.rule_strata as the decider derives it (decide/strata.sql): every run's counts by site, sex
+    and age band at index, after this module changes the fixture's cohort and statuses."""
+    con.execute("DELETE FROM audit.rule_strata")
     con.execute("""
-        CREATE TABLE audit.rule_strata AS
+        INSERT INTO audit.rule_strata BY NAME
         WITH patients AS (
             SELECT run_id, patient_id, 'site' AS stratum, coalesce(site_id, '(none)') AS value FROM audit.cohort
             UNION ALL SELECT run_id, patient_id, 'sex', sex FROM audit.cohort
@@ -49,10 +51,10 @@ def add_rule_strata(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def add_sibling_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Stand-ins, with the columns the reports read, for what i11sql, r12 and rep13sql add."""
+    """The fixture with what strata, reason codes and trends read: patients of both sexes, reason codes,
+    an earlier run on the same source."""
     con.execute("UPDATE audit.cohort SET sex = 'M', age_at_index = 50 WHERE run_id = ? AND patient_id::INT % 3 = 0",
                 [RUN_ID])
-    con.execute("ALTER TABLE audit.deviations ADD COLUMN reason_code VARCHAR")
     con.execute("UPDATE audit.deviations SET reason_code = CASE WHEN patient_id::INT % 2 = 0 THEN 'QUININE_STARTED'"
                 " ELSE 'QUININE_ACTIVE_AT_INDEX' END WHERE run_id = ?", [RUN_ID])
     # An earlier run on the same source: this run's rows, with 8 more electrolyte deviations at NORTH.
@@ -70,7 +72,7 @@ def add_sibling_tables(con: duckdb.DuckDBPyConnection) -> None:
                 " count(*) FILTER (WHERE status = 'deviation') FROM audit.patient_rules WHERE run_id = ?"
                 " GROUP BY ALL", [EARLIER_RUN_ID])
     add_rule_strata(con)
-    con.execute("CREATE VIEW audit.rule_trend AS SELECT run_id, rule_id FROM audit.rule_results")
+    con.execute("CREATE OR REPLACE VIEW audit.rule_trend AS SELECT run_id, rule_id FROM audit.rule_results")
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +114,7 @@ def test_no_suppressed_count_of_the_stratified_release_is_recovered(reports: Pat
 def test_worklist_carries_the_reason_code(reports: Path) -> None:
     rows = read_csv(reports / "worklist_internal.csv")
 
-    assert list(rows[0]) == ["patient_id", "rule_id", "severity", "event_date", "reason_code", "explanation"]
+    assert list(rows[0]) == ["patient_id", "rule_id", "severity", "event_date", "reason_code", "explanation", "change"]
     assert {r["reason_code"] for r in rows} == {"QUININE_STARTED", "QUININE_ACTIVE_AT_INDEX"}
 
 
@@ -135,8 +137,11 @@ def test_page_has_per_rule_sections_with_strata_reasons_and_trend(reports: Path)
     assert "23.1 %" not in quinine  # 12 of 52, withheld in both runs' reports: not in the trend either
 
 
-def test_without_the_sibling_tables_the_page_has_no_trend_or_reasons(tmp_path: Path) -> None:
-    write_reports(build_audit_db(tmp_path / "cramp.duckdb"), RUN_ID, tmp_path / "out", suppress_below=11)
+def test_a_database_from_before_trends_and_reason_codes_gets_a_page_without_them(tmp_path: Path) -> None:
+    con = build_audit_db(tmp_path / "cramp.duckdb")
+    con.execute("DROP VIEW audit.rule_trend")
+    con.execute("ALTER TABLE audit.deviations DROP COLUMN reason_code")
+    write_reports(con, RUN_ID, tmp_path / "out", suppress_below=11)
     html = (tmp_path / "out" / RUN_ID / "report.html").read_text(encoding="utf-8")
 
     assert "trend-chart" not in html and "Top reasons" not in html

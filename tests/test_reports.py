@@ -151,6 +151,7 @@ def test_a_rule_nobody_could_be_evaluated_for_says_not_evaluable_not_0_percent(
                 " AND status <> 'not_applicable'", [RUN_ID])
     con.execute("UPDATE audit.rule_results SET not_evaluable = 52, deviations = 0, deviation_rate = NULL"
                 " WHERE run_id = ? AND rule_id = 'LC-QUININE'", [RUN_ID])
+    derive_rule_strata(con)
     write_reports(con, RUN_ID, tmp_path, suppress_below=11)
 
     quinine = next(r for r in read_csv_rows(tmp_path / RUN_ID / "rule_summary.csv") if r["rule_id"] == "LC-QUININE")

@@ -84,19 +84,21 @@ COMMENT ON COLUMN audit.deviations.severity IS 'The rule''s severity (audit.rule
 COMMENT ON COLUMN audit.deviations.explanation IS 'The deviation in one sentence, with its dates and values.';
 -- Each rule's shape, one line per rule "RULE: {key, key: {nested keys}, key: [items]}" (keys in the
 -- order the rule writes them); tests/test_data_dictionary.py checks the top-level keys against a run.
-COMMENT ON COLUMN audit.deviations.evidence IS 'JSON object of the source records behind the deviation. source_file/source_row point at the row in the extract; code_system/code/description are the order''s or diagnosis''s codes; matched_by says whether an order matched its value set by code or by description. Keys per rule:
-LC-BACLOFEN-TITRATION: {order_id, source_file, source_row, code_system, code, description, start_date, daily_dose_mg, previous_order_id, previous_daily_dose_mg, previous_start_date} (previous_*: the order before it with a known dose; NULL for the first)
-LC-CIRRHOSIS-DIURETIC: {cirrhosis: {code_system, code, recorded_date, source_file, source_row}, diuretic_orders: [{order_id, source_file, source_row, description, start_date, end_date}], review_window_start, review_window_end}
-LC-DEFICIENCY-UNTREATED: {analyte, code_system, code, collected_date, value, unit, value_mmol, ref_low, source_file, source_row, correction_window_end} (the low result; value/unit as recorded, value_mmol converted)
+COMMENT ON COLUMN audit.deviations.evidence IS 'JSON object of the source records behind the deviation. source_file/source_row point at the row in the extract; code_system/code/description are the order''s or diagnosis''s codes; matched_by says whether an order matched its value set by code or by description; encounter_id, status and route are the record''s own (rules-v2.md). Keys per rule:
+LC-BACLOFEN-TITRATION: {order_ids, orders: [{order_id, encounter_id, status, route, source_file, source_row, code_system, code, description, daily_dose_mg}], start_date, daily_dose_mg, previous_daily_dose_mg, previous_start_date} (previous_*: the order before it with a known dose; NULL for the first)
+LC-CIRRHOSIS-DIURETIC: {cirrhosis: {code_system, code, recorded_date, encounter_id, source_file, source_row}, diuretic_orders: [{order_id, encounter_id, status, route, source_file, source_row, description, start_date, end_date}], review_window_start, review_window_end}
+LC-DEFICIENCY-UNTREATED: {analyte, code_system, code, collected_date, result, value, value_text, unit, value_mmol, ref_low, threshold, threshold_unit, encounter_id, source_file, source_row, correction_window_end} (the low result; value/unit as recorded, value_mmol converted)
 LC-ELECTROLYTES: {missing: [potassium, magnesium], window_start, window_end, potassium_results, magnesium_results} (missing: the analytes without a result; *_results: results found in the window)
-LC-MG-DOSE: {order_id, source_file, source_row, code_system, code, description, start_date, dose_value, dose_unit, frequency_per_day, daily_dose_mg}
-LC-MG-EMPIRIC: {finding, order_id, source_file, source_row, code_system, code, description, start_date, route, matched_by, lookback_start, magnesium_result: {collected_date, value, unit, value_mmol, ref_low, source_file, source_row}} (magnesium_result NULL when there was none)
-LC-MG-RENAL: {order_id, source_file, source_row, code_system, code, description, start_date, matched_by, egfr: {value, unit, collected_date, source_file, source_row}, ckd_diagnosis: {code_system, code, recorded_date, source_file, source_row}} (either may be NULL, not both)
-LC-NSAID-ELDERLY: {order_id, source_file, source_row, code_system, code, description, start_date, matched_by, age_at_index}
-LC-QUININE: {order_id, source_file, source_row, code_system, code, description, start_date, end_date, matched_by, index_date}
-LC-REFERRAL-MISSED: {red_flag: {code_system, code, recorded_date, source_file, source_row}, referral_window_start, referral_window_end}
-LC-RLS-CONFUSION: {order_id, source_file, source_row, code_system, code, description, start_date, matched_by}
-LC-WORKUP-EXCESS: {code_system, code, description, performed_date, source_file, source_row, index_date} (the procedure)';
+LC-FERRITIN-RLS: {suspected_on, window_start, window_end}
+LC-MED-REVIEW: {orders: [{order_id, encounter_id, status, route, source_file, source_row, description, start_date, end_date}], review_window_start, review_window_end}
+LC-MG-DOSE: {start_date, daily_dose_mg, orders: [{order_id, encounter_id, status, route, source_file, source_row, code_system, code, description, dose_value, dose_unit, frequency_per_day, daily_dose_mg}]}
+LC-MG-EMPIRIC: {finding, order_id, encounter_id, status, route, route_source, source_file, source_row, code_system, code, description, start_date, matched_by, lookback_start, magnesium_result: {collected_date, result, value, unit, value_mmol, ref_low, encounter_id, source_file, source_row}} (magnesium_result NULL when there was none)
+LC-MG-RENAL: {order_id, encounter_id, status, route, source_file, source_row, code_system, code, description, start_date, matched_by, documented_by, egfr: {result, unit, collected_date, encounter_id, source_file, source_row}, ckd_diagnosis: {code_system, code, recorded_date, encounter_id, source_file, source_row}} (either may be NULL, not both)
+LC-NSAID-ELDERLY: {order_id, encounter_id, status, route, route_group, route_source, source_file, source_row, code_system, code, description, start_date, matched_by, age_at_index}
+LC-QUININE: {order_id, encounter_id, status, route, source_file, source_row, code_system, code, description, start_date, end_date, matched_by, index_date}
+LC-REFERRAL-MISSED: {red_flag: {code_system, code, recorded_date, encounter_id, source_file, source_row}, referral_window_start, referral_window_end}
+LC-RLS-CONFUSION: {order_id, encounter_id, status, route, source_file, source_row, code_system, code, description, start_date, matched_by}
+LC-WORKUP-EXCESS: {code_system, code, description, performed_date, encounter_id, source_file, source_row, index_date} (the procedure)';
 
 -- ---------------------------------------------------------------- audit.deviation_changes
 COMMENT ON TABLE audit.deviation_changes IS 'Each deviation compared with the previous succeeded run on the same source_path, one row per patient and rule (the same deviation = the same patient_id and rule_id, whatever its dates): new, persisting, or resolved (in the previous run, not in this one).';
@@ -176,3 +178,18 @@ COMMENT ON VIEW audit.latest_deviation_changes IS 'audit.deviation_changes of ea
 COMMENT ON VIEW audit.latest_quarantine IS 'audit.quarantine of each source''s newest succeeded run (audit.latest_runs), with source_path second.';
 COMMENT ON VIEW audit.latest_data_quality IS 'audit.data_quality of each source''s newest succeeded run (audit.latest_runs), with source_path second.';
 COMMENT ON VIEW audit.latest_table_counts IS 'audit.table_counts of each source''s newest succeeded run (audit.latest_runs), with source_path second.';
+
+-- ---------------------------------------------------------------- rules-v2 columns and audit.rule_strata
+COMMENT ON COLUMN audit.cohort.index_code_kind IS 'leg-specific (a code for leg cramps, e.g. G47.62, SNOMED 449918009) or general (cramp and spasm, e.g. R25.2, SNOMED 55300003): the kind of the index diagnosis code (rules-v2.md; sql/valuesets/index_code_kinds.csv).';
+COMMENT ON COLUMN audit.deviations.reason_code IS 'Why the care deviated, one of the fixed reason codes its rule lists (`reason_codes:` header, docs/rules.md), e.g. NO_MAGNESIUM_RESULT, QUININE_STARTED.';
+COMMENT ON TABLE audit.rule_strata IS 'Each rule''s counts and rate per stratum value, made by the population decider (decide/strata.sql) like audit.rule_results: strata site (the patient''s site at index), sex, age_band at index (18-64, 65-79, 80+) and index_code_kind. Unsuppressed: the reports suppress.';
+COMMENT ON COLUMN audit.rule_strata.run_id IS 'The run (audit.runs).';
+COMMENT ON COLUMN audit.rule_strata.rule_id IS 'The rule (audit.rules).';
+COMMENT ON COLUMN audit.rule_strata.stratum IS 'site, sex, age_band or index_code_kind.';
+COMMENT ON COLUMN audit.rule_strata.value IS 'The stratum''s value, e.g. a site_id, F, 65-79, leg-specific; (none) when the patient has none.';
+COMMENT ON COLUMN audit.rule_strata.denominator IS 'Patients of this value the rule applies to (status other than not_applicable).';
+COMMENT ON COLUMN audit.rule_strata.exclusions IS 'Of the denominator, patients excluded by the rule.';
+COMMENT ON COLUMN audit.rule_strata.not_evaluable IS 'Of the denominator, patients the record could not decide for (e.g. a window past the end of the data).';
+COMMENT ON COLUMN audit.rule_strata.deviations IS 'Of the denominator, patients whose care deviated.';
+COMMENT ON COLUMN audit.rule_strata.deviation_rate IS 'deviations / (denominator - exclusions - not_evaluable); NULL when nobody was evaluated.';
+COMMENT ON VIEW audit.latest_rule_strata IS 'audit.rule_strata of each source''s newest succeeded run (audit.latest_runs), with source_path second.';
