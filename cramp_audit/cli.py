@@ -11,8 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from transforms.base import ExtractError
-from transforms.registry import FORMATS
+from cramp_audit.transforms.base import ExtractError
+from cramp_audit.transforms.registry import FORMATS
 
 if TYPE_CHECKING:  # imported lazily at run time, so --help stays fast
     from cramp_audit.pipeline import AuditRequest
@@ -188,7 +188,7 @@ def command_run(args: argparse.Namespace) -> int:
 
             summary = run_audit(request, progress=_progress)
         else:
-            from flows.audit import run_flow
+            from cramp_audit.flows.audit import run_flow
 
             summary = run_flow(request, progress=_progress)
     print("\n".join(closing_lines(request, summary)))
@@ -217,7 +217,7 @@ def command_rules(args: argparse.Namespace) -> int:
 
 def command_schedule(args: argparse.Namespace) -> int:
     from cramp_audit.schedule import run_on_schedule
-    from transforms.registry import preflight
+    from cramp_audit.transforms.registry import preflight
 
     args.period_start = args.period_end = None
     request = _request(args)
@@ -226,8 +226,8 @@ def command_schedule(args: argparse.Namespace) -> int:
     if args.no_prefect:
         run_on_schedule(args.cron, lambda: _scheduled_run(request, through_prefect=False))
         return EXIT_OK
-    from flows.audit import serve_on_schedule, uses_server
-    from flows.local_server import PrefectStartError, for_runs
+    from cramp_audit.flows.audit import serve_on_schedule, uses_server
+    from cramp_audit.flows.local_server import PrefectStartError, for_runs
 
     if uses_server():  # the server keeps the schedule
         serve_on_schedule(request, cron=args.cron, name=args.name)
@@ -282,7 +282,7 @@ def command_sql(args: argparse.Namespace) -> int:
 
 def _scheduled_run(request: AuditRequest, through_prefect: bool) -> str:
     if through_prefect:
-        from flows.audit import run_flow
+        from cramp_audit.flows.audit import run_flow
 
         summary = run_flow(request, progress=_progress)
     else:
@@ -300,10 +300,10 @@ COMMANDS = {"run": command_run, "validate": command_validate, "rules": command_r
 def main(argv: list[str] | None = None) -> int:
     from cramp_audit.config import ConfigError
     from cramp_audit.db import DatabaseBusyError, DatabaseWriteError, NoDatabaseError, NotADatabaseError, first_line
+    from cramp_audit.flows.quiet import release_frames  # Prefect keeps a failed run's exception: see there
     from cramp_audit.ledger import UnreportableRunError
     from cramp_audit.session import RunTerminated
     from cramp_audit.sql_shell import SqlError
-    from flows.quiet import release_frames  # Prefect keeps a failed run's exception: see there
 
     command = None
     try:

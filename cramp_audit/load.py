@@ -16,14 +16,14 @@ import duckdb
 import polars as pl
 
 from cramp_audit.db import initialise
+from cramp_audit.schemas.code_systems import normalised_code
+from cramp_audit.schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, unusable_tables
+from cramp_audit.schemas.validate import KnownKeys, TableValidation, TableValidator, unusable_table_quality
 from cramp_audit.stages import run_stage, statement
+from cramp_audit.transforms.base import Extract
+from cramp_audit.transforms.registry import open_extract
 from cramp_audit.validation_summary import refuse_empty_required_tables, rows_loaded, table_counts
 from cramp_audit.valuesets import load_value_sets
-from schemas.code_systems import normalised_code
-from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, unusable_tables
-from schemas.validate import KnownKeys, TableValidation, TableValidator, unusable_table_quality
-from transforms.base import Extract
-from transforms.registry import open_extract
 
 Progress = Callable[[str], None]
 

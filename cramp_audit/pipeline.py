@@ -28,8 +28,10 @@ from cramp_audit.db import NoDatabaseError, connect, sql_text
 from cramp_audit.load import Progress, load_source, no_progress
 from cramp_audit.provenance import code_version, source_checksum
 from cramp_audit.rules_engine import RULE_PACK_VERSION, rule_pack_checksum
+from cramp_audit.schemas.spec import unusable_tables
 from cramp_audit.session import RunSession, is_open, open_session, session_for
 from cramp_audit.stages import run_stage, statement
+from cramp_audit.transforms.registry import BY_FORMAT, preflight
 from cramp_audit.validation_summary import (
     RUN_SUMMARY_REASONS,
     QuarantineReason,
@@ -37,8 +39,6 @@ from cramp_audit.validation_summary import (
     rows_loaded,
     summarise,
 )
-from schemas.spec import unusable_tables
-from transforms.registry import BY_FORMAT, preflight
 
 DEFAULT_DB = "cramp_audit.duckdb"  # outputs.md; a client opening it directly reads audit.runs as written
 

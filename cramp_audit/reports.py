@@ -91,9 +91,9 @@ from cramp_audit.db import sql_text
 from cramp_audit.disclosure import PRIMARY, PUBLISHED, TOTAL_STRATUM
 from cramp_audit.measure_report import MEASURE_REPORTS_JSON, RunFacts, measure_report_bundle, measure_reports_json
 from cramp_audit.release import ATTRITION_PREFIX, DEFAULT_MIN_DENOMINATOR, Release, audit_columns, build_release
-from schemas.checks import CHECKS_FILE
-from schemas.spec import USABLE_ROWS_CHECK
-from schemas.vocabularies import severity_colours, severity_names
+from cramp_audit.schemas.checks import CHECKS_FILE
+from cramp_audit.schemas.spec import USABLE_ROWS_CHECK
+from cramp_audit.schemas.vocabularies import severity_colours, severity_names
 
 NO_RATE = "—"  # shown where a rate is empty (nothing to evaluate, or suppressed)
 SUPPRESSED = "suppressed"  # a complementary (secondary) suppression: not small, but would reveal one

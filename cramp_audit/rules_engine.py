@@ -25,10 +25,10 @@ import duckdb
 import polars as pl
 
 from cramp_audit.db import SQL_DIR, set_variable
+from cramp_audit.schemas.spec import OPTIONAL_TABLES
+from cramp_audit.schemas.vocabularies import role_names, severity_names
 from cramp_audit.stages import StageCheckError, glob_files, run_stage, stage, stage_files, statement
 from cramp_audit.valuesets import VALUESETS_DIR
-from schemas.spec import OPTIONAL_TABLES
-from schemas.vocabularies import role_names, severity_names
 
 # The folder of the rules stage's glob (sql/manifest.toml): sql/rules.
 RULES_DIR = SQL_DIR / Path(next(s.target for s in stage("rules").steps if s.kind == "glob")).parent

@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-import sql
+from cramp_audit import sql
 
 SQL_DIR = Path(sql.__file__).parent
 MANIFEST_PATH = SQL_DIR / "manifest.toml"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-import sql
+from cramp_audit import sql
 from cramp_audit.stages import statement
 
 VALUESETS_DIR = Path(sql.__file__).parent / "valuesets"

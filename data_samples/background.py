@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-
-from data_samples.rng import Rng
-from data_samples.scenarios import CONCEPTS, Concept
+from cramp_audit.data_samples.rng import Rng
+from cramp_audit.data_samples.scenarios import CONCEPTS, Concept
 
 # Yearly rates of background rows per patient (about 48 rows over five years, patient row included).
 RATES_PER_YEAR = {"encounters": 2.4, "diagnoses": 1.1, "medications": 2.0, "labs": 3.2, "procedures": 0.8}

@@ -1,6 +1,6 @@
 """Seeded generator of canonical extracts with known answers.
 
-    python -m data_samples.generate --patients N --out DIR [--seed 42] [--format csv|parquet]
+    python -m cramp_audit.data_samples.generate --patients N --out DIR [--seed 42] [--format csv|parquet]
         [--bad-rows/--no-bad-rows] [--as-of 2026-06-30] [--history-years 5] [--cramp-fraction 0.04]
         [--chunk-patients 200000]
 
@@ -43,11 +43,10 @@ from typing import IO
 
 import polars as pl
 import pyarrow.parquet as pq
-
-from data_samples.background import PROVIDERS_PER_SITE, SITES, Background
-from data_samples.rng import Rng
-from data_samples.scenarios import CONCEPTS, CRAMP, CRAMP_CODES, FROM_CONCEPT, SCENARIOS
-from schemas.spec import TABLES
+from cramp_audit.data_samples.background import PROVIDERS_PER_SITE, SITES, Background
+from cramp_audit.data_samples.rng import Rng
+from cramp_audit.data_samples.scenarios import CONCEPTS, CRAMP, CRAMP_CODES, FROM_CONCEPT, SCENARIOS
+from cramp_audit.schemas.spec import TABLES
 
 EPOCH = date(1970, 1, 1)
 DEFAULT_AS_OF = date(2026, 6, 30)
@@ -59,7 +58,7 @@ AGE_MARGIN_YEARS = 0.02  # keep drawn ages ~1 week away from a template's age-ba
 BACKGROUND_DEATH_RATE = 0.025
 EXPECTATION_FILES = ("planted_deviations.csv", "expected_cohort.csv", "planted_scenarios.csv",
                      "expected_quarantine.csv")
-# The bundled sample: `python -m data_samples.generate --out data_samples/sample` + these arguments
+# The bundled sample: `python -m cramp_audit.data_samples.generate --out data_samples/sample` + these arguments
 # (README.md; a test regenerates it and compares the files).
 SAMPLE_DIR = Path(__file__).with_name("sample")
 SAMPLE_ARGUMENTS = ("--patients", "400", "--seed", "7", "--history-years", "1")
@@ -582,7 +581,8 @@ def _no_bad_rows() -> pl.DataFrame:
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(prog="python -m data_samples.generate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m cramp_audit.data_samples.generate",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=42)

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
-
-from schemas.spec import CODE_SYSTEMS, POLARS_DTYPES, Table
+from cramp_audit.schemas.spec import CODE_SYSTEMS, POLARS_DTYPES, Table
 
 CHECKS_FILE = Path(__file__).with_name("checks.csv")
 REJECTED = "rejected"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-import sql
+from cramp_audit import sql
 
 STATUSES_FILE = Path(sql.__file__).parent / "valuesets" / "order_statuses.csv"
 

@@ -16,13 +16,12 @@ from datetime import date
 
 import pandera.polars as pa
 import polars as pl
+from cramp_audit.schemas.checks import ENCOUNTER_KNOWN, KEY_FIRST, PATIENT_KNOWN, REJECTED, REPAIRED, RowCheck, raw
+from cramp_audit.schemas.code_systems import canonical_system_column
+from cramp_audit.schemas.models import checks_for, schema_for
+from cramp_audit.schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME, USABLE_ROWS_CHECK
+from cramp_audit.schemas.statuses import normalised_status
 from pandera.errors import SchemaErrors
-
-from schemas.checks import ENCOUNTER_KNOWN, KEY_FIRST, PATIENT_KNOWN, REJECTED, REPAIRED, RowCheck, raw
-from schemas.code_systems import canonical_system_column
-from schemas.models import checks_for, schema_for
-from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME, USABLE_ROWS_CHECK
-from schemas.statuses import normalised_status
 
 ROW_INDEX = "_row_index"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"

@@ -30,6 +30,8 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
+from cramp_audit.schemas.spec import TABLES_BY_NAME
+from cramp_audit.transforms.registry import open_extract
 
 from cramp_audit import ledger
 from cramp_audit.config import load_parameters, set_parameters
@@ -37,8 +39,6 @@ from cramp_audit.db import sql_text
 from cramp_audit.load import load_source
 from cramp_audit.rules_engine import evaluate
 from cramp_audit.stages import run_stage
-from schemas.spec import TABLES_BY_NAME
-from transforms.registry import open_extract
 
 INDEX = date(2025, 3, 1)                               # every deck patient's leg-cramps diagnosis ("day 0")
 PERIOD = (date(2025, 1, 1), date(2025, 12, 31))        # the audit period the decks use

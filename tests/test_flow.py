@@ -43,11 +43,11 @@ def test_the_flow_against_a_prefect_server_is_recorded_there(prefect_server, tmp
     then holds the completed flow run, its four task runs and the run-summary artifact."""
     import asyncio
 
+    from cramp_audit.flows import local_server
+    from cramp_audit.flows.audit import run_flow
     from prefect.client.orchestration import get_client
 
     from cramp_audit.pipeline import AuditRequest
-    from flows import local_server
-    from flows.audit import run_flow
 
     assert local_server.uses_server()
     request = AuditRequest(source=str(REPO / "data_samples" / "sample"), db_path=str(tmp_path / "cramp_audit.duckdb"),
@@ -84,8 +84,9 @@ def test_prefect_yaml_defines_the_scheduled_deployment_one_run_at_a_time():
 
 def test_schedule_with_a_server_serves_unpaused_on_shutdown_with_one_run_at_a_time(monkeypatch, tmp_path):
     """With PREFECT_API_URL the server keeps the schedule (without it, see test_schedule.py)."""
+    from cramp_audit.flows import audit
+
     from cramp_audit.cli import main
-    from flows import audit
 
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     served = {}

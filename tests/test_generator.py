@@ -10,11 +10,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
-from data_samples import background, generate, scenarios
-from data_samples.generate import BAD_ROWS, SAMPLE_ARGUMENTS, SAMPLE_DIR, Config
-from data_samples.scenarios import CONCEPTS, CRAMP_CODES, RULE_IDS, SCENARIOS
-from schemas.spec import CODE_SYSTEMS, TABLES, Column, Table
+from cramp_audit.data_samples import background, generate, scenarios
+from cramp_audit.data_samples.generate import BAD_ROWS, SAMPLE_ARGUMENTS, SAMPLE_DIR, Config
+from cramp_audit.data_samples.scenarios import CONCEPTS, CRAMP_CODES, RULE_IDS, SCENARIOS
+from cramp_audit.schemas.spec import CODE_SYSTEMS, TABLES, Column, Table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REFERENCE = Path(os.environ.get("CRAMP_REFERENCE_VALUESETS", SHARED / "reference" / "valuesets"))

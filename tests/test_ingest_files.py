@@ -11,11 +11,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cramp_audit.transforms.base import ExtractError
 
 from cramp_audit.cli import main
 from tests.adapter_assertions import read_to_end
 from tests.extract_builder import DEFAULT_PATIENT, write_extract
-from transforms.base import ExtractError
 
 
 def _patients_file(folder: Path, content: bytes) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cramp_audit.data_samples import generate
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.measurereport import MeasureReport
 
@@ -18,7 +19,6 @@ from cramp_audit.db import connect
 from cramp_audit.disclosure import PRIMARY, PUBLISHED, SECONDARY, TOTAL_STRATUM, TOTAL_VALUE
 from cramp_audit.pipeline import AuditRequest, run_audit
 from cramp_audit.release import build_release
-from data_samples import generate
 from tests.recovery_attack import Attack, AttackLink
 from tests.report_fixture import read_rule_table
 

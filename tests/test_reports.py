@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from cramp_audit.schemas.checks import catalogued
 
 from cramp_audit.reports import format_percent, write_reports
-from schemas.checks import catalogued
 from tests.report_fixture import (
     DEVIATION_ROWS,
     EXPLANATION,

@@ -235,7 +235,7 @@ def test_report_refuses_an_unknown_or_failed_run_in_one_line(tmp_path, monkeypat
 # ---------------------------------------------------------------- Prefect that does not start (item 5)
 
 def test_a_prefect_start_up_failure_leaves_a_failed_run_and_names_no_prefect(tmp_path, monkeypatch, capsys):
-    from flows import audit
+    from cramp_audit.flows import audit
 
     request = _request(tmp_path)
     held_when_prefect_started = []
@@ -266,8 +266,8 @@ def test_a_prefect_start_up_failure_leaves_a_failed_run_and_names_no_prefect(tmp
 def generated_extract(tmp_path_factory) -> Path:
     """An extract big enough that a run is still loading a second after it starts."""
     out = tmp_path_factory.mktemp("generated") / "extract"
-    subprocess.run([sys.executable, "-m", "data_samples.generate", "--patients", "20000", "--out", str(out)],
-                   cwd=REPO, check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "cramp_audit.data_samples.generate", "--patients", "20000",
+                    "--out", str(out)], cwd=REPO, check=True, capture_output=True, timeout=300)
     return out
 
 

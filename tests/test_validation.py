@@ -8,10 +8,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from cramp_audit.transforms.registry import open_extract
 
 from cramp_audit.load import validate_extract
 from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT_PATIENT, write_extract
-from transforms.registry import open_extract
 
 EXTRACT_DATE = date(2026, 1, 1)
 GOOD = {

@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
+from cramp_audit.schemas.vocabularies import role_names, severities, severity_colours, severity_names
 
 import cramp_audit.reports as reports
 from cramp_audit.rules_engine import SEVERITIES, RuleError, evaluate
-from schemas.vocabularies import role_names, severities, severity_colours, severity_names
 from tests.deck import audit_deck, cramps_patient
 from tests.report_fixture import RUN_ID, build_audit_db
 

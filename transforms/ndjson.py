@@ -12,9 +12,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-
-from schemas.spec import SOURCE_FILE, SOURCE_ROW
-from transforms.files import file_error
+from cramp_audit.schemas.spec import SOURCE_FILE, SOURCE_ROW
+from cramp_audit.transforms.files import file_error
 
 # The adapter's SQL beside it: one batch's fields at their JSONPaths.
 NDJSON_FIELDS_SQL = (Path(__file__).parent / "ndjson_fields.sql").read_text(encoding="utf-8")
