@@ -2,8 +2,8 @@
 
 `build_release(con, run_id, suppress_below, min_denominator)` reads the run's counts (sql/reports/):
 
-- rule totals (audit.rule_results) and strata: audit.rule_strata when the database has it, else the
-  site slice (audit.patient_rules × audit.cohort.site_id); a reason-code stratum (first reason code of
+- rule totals (audit.rule_results) and strata (audit.rule_strata: the decider's, site, sex, age band,
+  index code kind; none for a run from before it); a reason-code stratum (first reason code of
   each deviating patient) when audit.deviations has `reason_code`;
 - cohort attrition, as pseudo-rules with a total row only: ``(attrition N)`` has denominator = the
   patients left after step N, ``(attrition N removed)`` denominator = the patients step N removed,
@@ -104,11 +104,10 @@ def read_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[pl.DataFra
     """(totals, strata) of the run, attrition pseudo-rules included, in release_cells' shape."""
     params = {"run_id": run_id}
     totals = con.sql(sql_text("reports/rule_totals.sql"), params=params).pl()
-    if audit_columns(con, "rule_strata"):
-        strata = con.sql(sql_text("reports/rule_strata.sql"), params=params).pl()
-    else:
-        strata = con.sql(sql_text("reports/rule_by_site.sql"), params=params).pl()
-    parts = [strata]
+    # The decider's strata (decide/strata.sql) only: a database from before audit.rule_strata, or a run
+    # made before it, gets its totals without strata rather than counts made a second way here.
+    parts = [con.sql(sql_text("reports/rule_strata.sql"), params=params).pl()
+             ] if audit_columns(con, "rule_strata") else []
     if "reason_code" in audit_columns(con, "deviations"):
         parts.append(con.sql(sql_text("reports/reason_codes.sql"), params=params).pl())
     schema = {"rule_id": pl.String, "stratum": pl.String, "value": pl.String, **dict.fromkeys(RULE_COUNTS, pl.Int64)}

@@ -18,8 +18,8 @@ rule_summary.csv
     fewer than min_denominator_for_rate evaluated patients ("small numbers": never ranked).
     Lower is better: the rate is the share of evaluated patients whose care deviated.
 rule_by_stratum.csv
-    The same per rule x stratum value (audit.rule_strata's strata when the database has it, else the
-    site slice; plus reason_code when audit.deviations has reason codes): rule_id, stratum, value,
+    The same per rule x stratum value (audit.rule_strata's strata: site, sex, age_band,
+    index_code_kind; plus reason_code when audit.deviations has reason codes): rule_id, stratum, value,
     the counts and rate columns, rank (1 = lowest rate among the stratum's ranked values).
 rule_by_site.csv
     The site slice of rule_by_stratum.csv: rule_id, site_id, then the same columns (no site ->
