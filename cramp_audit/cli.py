@@ -302,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     from cramp_audit.db import DatabaseBusyError, DatabaseWriteError, NoDatabaseError, NotADatabaseError, first_line
     from cramp_audit.flows.quiet import release_frames  # Prefect keeps a failed run's exception: see there
     from cramp_audit.ledger import UnreportableRunError
+    from cramp_audit.reports import ReportWriteError
     from cramp_audit.session import RunTerminated
     from cramp_audit.sql_shell import SqlError
 
@@ -326,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                  "a run that had not published is marked failed and audit.* keeps none of its rows")
         print(f"cramp-audit: {what}; {after}", file=sys.stderr)
         return EXIT_FAILED
-    except DatabaseWriteError as exc:
+    except (DatabaseWriteError, ReportWriteError) as exc:
         release_frames(exc)
         print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -358,12 +358,18 @@ def report_bundle(data: ReportData) -> dict[str, Any]:
 # --- writing -----------------------------------------------------------------------------------
 
 
+class ReportWriteError(Exception):
+    """A report file could not be written (a full disk, a file size limit): one line naming it."""
+
+
 def replace_atomically(path: Path, write: Callable[[Path], object]) -> Path:
     """Write through a temporary sibling then rename, so a reader never sees a half-written file."""
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise ReportWriteError(f"{path}: could not write the report: {exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return path

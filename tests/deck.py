@@ -35,7 +35,6 @@ from cramp_audit.transforms.registry import open_extract
 
 from cramp_audit import ledger
 from cramp_audit.config import load_parameters, set_parameters
-from cramp_audit.db import sql_text
 from cramp_audit.load import load_source
 from cramp_audit.rules_engine import evaluate
 from cramp_audit.stages import run_stage
@@ -276,12 +275,13 @@ class Deck:
     def publish(self, status: str = "succeeded") -> None:
         """The run's publish stage (work.* into audit.*) and its ledger row, closed as `status`
         ("failed": rows a real run would not publish, so tests can check readers skip them)."""
-        ledger.start_run(self.con, ledger.RunRecord(self.run_id, self.source_path, "canonical"))
+        record = ledger.RunRecord(self.run_id, self.source_path, "canonical")
+        ledger.start_run(self.con, record)
         run_stage(self.con, "publish")
         if status == "succeeded":
-            self.con.execute(sql_text("ledger/succeed_run.sql"), {"run_id": self.run_id})
+            ledger.succeed_run(self.con, record)
         else:
-            ledger.fail_run(self.con, self.run_id, f"deck run marked {status}")
+            ledger.fail_run(self.con, record, f"deck run marked {status}")
 
 
 def audit_deck(rows: Sequence[Row], *, period: tuple[date, date] | None = PERIOD,

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from deck import (
     BACLOFEN_10_SCD,
+    G4762,
     IBUPROFEN_400_SCD,
     MG_OXIDE_400_SCD,
     PARKINSONS_ICD10,
@@ -26,7 +27,7 @@ from deck import (
 )
 
 from cramp_audit.rules_engine import RuleError, discover_rules, evaluate
-from cramp_audit.stages import run_stage, tables
+from cramp_audit.stages import tables
 
 SQL_DIR = Path(__file__).parents[1] / "sql"
 RLS = "LC-RLS-CONFUSION"
@@ -219,7 +220,8 @@ def test_rule_strata_count_each_rule_by_site_sex_and_age_band_at_index() -> None
         ("sex", "F"): (1, 0, 0, 1, 1.0), ("sex", "M"): (2, 0, 0, 0, 0.0),
         ("age_band", "18-64"): (1, 0, 0, 0, 0.0), ("age_band", "65-79"): (1, 0, 0, 1, 1.0),
         ("age_band", "80+"): (1, 0, 0, 0, 0.0),
-    }  # no index_code_kind stratum while the cohort has no such column
+        ("index_code_kind", "general"): (3, 0, 0, 1, 1 / 3),  # R25.2, the deck's default index code
+    }
     # Every rule has every cell, an empty one as an explicit 0 (LC-NSAID-ELDERLY: the 65+ only).
     nsaid = _strata(deck, "LC-NSAID-ELDERLY")
     assert nsaid.keys() == quinine.keys() and nsaid[("age_band", "18-64")] == (0, 0, 0, 0, None)
@@ -234,13 +236,14 @@ def test_each_stratum_adds_up_to_the_rule_results(deck: Deck) -> None:
         "OR sum(s.not_evaluable) <> r.not_evaluable OR sum(s.deviations) <> r.deviations").fetchall()
     assert mismatched == []
     assert {r[0] for r in deck.con.execute("SELECT DISTINCT stratum FROM work.rule_strata").fetchall()} == {
-        "site", "sex", "age_band"}
+        "site", "sex", "age_band", "index_code_kind"}
 
 
-def test_an_index_code_kind_column_on_the_cohort_becomes_a_fourth_stratum() -> None:
-    """The hook rule pack v2 fills: a cohort column index_code_kind is a stratum without other change."""
-    deck = audit_deck(cramps_patient("anyone"))
-    deck.con.execute("ALTER TABLE work.cohort ADD COLUMN index_code_kind VARCHAR DEFAULT 'leg-specific'")
-    run_stage(deck.con, "decide")
-    kinds = deck.con.execute("SELECT DISTINCT value FROM work.rule_strata WHERE stratum = 'index_code_kind'")
-    assert kinds.fetchall() == [("leg-specific",)]
+def test_the_index_code_kind_is_a_fourth_stratum() -> None:
+    """rules-v2.md: each index diagnosis is leg-specific (G47.62) or general (R25.2), "so reports can
+    show both": the decider counts each rule by it."""
+    deck = audit_deck([*cramps_patient("leg_specific", code=G4762), *cramps_patient("general_a"),
+                       *cramps_patient("general_b")])
+    kinds = deck.con.execute("SELECT value, denominator FROM work.rule_strata "
+                             "WHERE stratum = 'index_code_kind' AND rule_id = 'LC-QUININE' ORDER BY value")
+    assert kinds.fetchall() == [("general", 2), ("leg-specific", 1)]
