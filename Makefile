@@ -11,7 +11,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@# The editable install of the one cramp_audit namespace goes through setuptools' import finder,
+	@# which always prints a notice about it: kept in a log, shown only when the install fails.
+	$(BIN)/python -m pip install --quiet --no-deps -e . > $(VENV)/editable-install.log 2>&1 \
+		|| { cat $(VENV)/editable-install.log; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
