@@ -20,7 +20,7 @@ from cramp_audit.validation_summary import refuse_empty_required_tables, rows_lo
 from cramp_audit.valuesets import load_value_sets
 from schemas.code_systems import normalised_code
 from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, unusable_tables
-from schemas.validate import KnownKeys, TableValidation, TableValidator, unusable_table_quality
+from schemas.validate import KnownKeys, TableValidation, TableValidator, encounter_owners, unusable_table_quality
 from transforms.base import Extract
 from transforms.registry import open_extract
 
@@ -114,22 +114,34 @@ def load_unusable_tables(con: duckdb.DuckDBPyConnection, rows_read: dict[str, in
 
 def validated_batches(extract: Extract, extract_date: date, validations: list[TableValidation],
                       on_table: Callable[[TableValidation], None] = lambda v: None,
+                      extract_owners: pl.DataFrame | None = None,
+                      foreign_duplicates: dict[str, pl.Series] | None = None,
                       ) -> Iterator[tuple[str, pl.DataFrame]]:
     """Each table's batches validated, patients first (the others must refer to them), as
     (table name, rows to load); each finished table's validation is appended to `validations`.
-    Memory holds one batch plus the patient and encounter ids later tables are checked against."""
+    Memory holds one batch plus the patient and encounter ids later tables are checked against.
+    A shard of a sharded run passes the whole extract's encounter owners and the rows whose key came
+    first in another shard (cramp_audit/shards.py); a single run finds both itself."""
     known: dict[str, KnownKeys] = {}
+    owner_parts: list[pl.DataFrame] = []
+    owners = extract_owners
     for table in TABLES:
         batches = extract.tables.get(table.name)
         if batches is None:
             continue
-        validator = TableValidator(table.name, extract_date, known.get("patients"), known.get("encounters"))
+        if owners is None and owner_parts:
+            owners = pl.concat(owner_parts).unique("encounter_id", keep="first", maintain_order=True)
+        validator = TableValidator(table.name, extract_date, known.get("patients"), known.get("encounters"),
+                                   encounter_owners=owners,
+                                   foreign_duplicates=(foreign_duplicates or {}).get(table.name))
         loaded_keys: list[pl.Series] = []
         for batch in batches():
             loaded = validator.validate(batch)
             yield table.name, loaded
             if table.name in ("patients", "encounters"):
                 loaded_keys.append(loaded[table.key])
+            if table.name == "encounters" and extract_owners is None:
+                owner_parts.append(encounter_owners(batch))
         if loaded_keys:
             known[table.name] = KnownKeys(pl.concat(loaded_keys))
         validations.append(validator.result())
