@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -119,26 +120,33 @@ def load_parameters(config_path: Path | None = None) -> dict[str, Number]:
     return params
 
 
-def latest_extract_date(con: duckdb.DuckDBPyConnection) -> date:
-    """The latest date in any date column of staging.* (sql/period.sql)."""
-    latest = con.execute(sql_text("period.sql")).fetchone()[0]
+def _known_latest(latest: date | None) -> date:
     if latest is None:
         raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "
                           "give --period-start and --period-end")
     return latest
 
 
-def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
-                   period_start: date | None = None, period_end: date | None = None) -> tuple[date, date]:
-    """SET VARIABLE for every parameter plus period_start / period_end (defaulted from the extract
-    when not given: end = latest date in staging, start = end - 364 days). Returns the period."""
+def audit_period(period_start: date | None, period_end: date | None,
+                 latest: Callable[[], date | None]) -> tuple[date, date]:
+    """The period as given, else defaulted: end = the extract's latest date (`latest()`, asked only
+    when needed), start = end - 364 days."""
     # Assumption: DEFAULT_PERIOD_DAYS counts both ends, so the default period is exactly 365 days.
     if period_end is None:
-        period_end = latest_extract_date(con)
+        period_end = _known_latest(latest())
     if period_start is None:
         period_start = period_end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     if period_start > period_end:
         raise ConfigError(f"the audit period starts ({period_start}) after it ends ({period_end})")
+    return period_start, period_end
+
+
+def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
+                   period_start: date | None = None, period_end: date | None = None) -> tuple[date, date]:
+    """SET VARIABLE for every parameter plus period_start / period_end (defaulted from the extract
+    when not given: end = latest date in staging, start = end - 364 days). Returns the period."""
+    period_start, period_end = audit_period(period_start, period_end,
+                                            lambda: con.execute(sql_text("period.sql")).fetchone()[0])
     for name, value in params.items():
         if not name.isidentifier():
             raise ConfigError(f"parameter name {name!r} is not a plain identifier")

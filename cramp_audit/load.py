@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +26,15 @@ from transforms.base import Extract
 from transforms.registry import open_extract
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ShardContext:
+    """What one shard's load needs from the whole extract: the encounters' owners (encounter_id ->
+    patient_id) and, per keyed table, the rows (validate.row_keys) whose key came first in another shard."""
+
+    encounter_owners: pl.DataFrame | None
+    foreign_duplicates: dict[str, pl.Series]
 
 
 def no_progress(_: str) -> None:
@@ -171,25 +181,28 @@ def check_extract(source: Path, requested_format: str | None = None) -> tuple[Ex
 # ---------------------------------------------------------------- loading a run's staging
 
 def load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
-                progress: Progress = no_progress) -> tuple[str, list[TableValidation]]:
+                progress: Progress = no_progress, shard: ShardContext | None = None,
+                ) -> tuple[str, list[TableValidation]]:
     """Replaces staging.* with the validated extract and fills this run's work.quarantine,
     work.data_quality and work.table_counts, then the value sets and derived lab values, in the
     caller's transaction (a run's: staging is replaced when the run is published, not before).
-    Returns the value sets' checksum and the validations."""
+    Returns the value sets' checksum and the validations. `shard`: what a shard of a sharded run is
+    told about the whole extract (cramp_audit/shards.py)."""
     initialise(con)
     run_sql_file(con, "staging_load_settings.sql")
     try:
-        return _load_source(con, extract, extract_date, run_id, progress)
+        return _load_source(con, extract, extract_date, run_id, progress, shard)
     finally:
         run_sql_file(con, "staging_load_finished.sql")
 
 
 def _load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
-                 progress: Progress) -> tuple[str, list[TableValidation]]:
+                 progress: Progress, shard: ShardContext | None) -> tuple[str, list[TableValidation]]:
     run_sql_file(con, "staging_clear.sql")
     run_sql_file(con, "work_tables.sql")
-    validations = stream_extract(con, extract, extract_date, run_id, progress)
-    refuse_empty_required_tables(validations)
+    validations = stream_extract(con, extract, extract_date, run_id, progress, shard)
+    if shard is None:  # a shard may lack a table the whole extract has: the partition refuses instead
+        refuse_empty_required_tables(validations)
     insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
     unusable = unusable_tables(rows_loaded(validations))
     rows_read = {v.table_name: v.rows_read for v in validations}
@@ -202,13 +215,15 @@ def _load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date:
 
 
 def stream_extract(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
-                   progress: Progress = no_progress) -> list[TableValidation]:
+                   progress: Progress = no_progress, shard: ShardContext | None = None) -> list[TableValidation]:
     """Validates and loads the extract batch by batch: a batch's rows go to staging as soon as they
     are validated, while the next batch is read."""
     validations: list[TableValidation] = []
     with StagingLoader(con) as loader:
-        for table_name, loaded in validated_batches(extract, extract_date, validations,
-                                                    lambda v: _report_loaded(progress, v)):
+        for table_name, loaded in validated_batches(
+                extract, extract_date, validations, lambda v: _report_loaded(progress, v),
+                extract_owners=shard.encounter_owners if shard else None,
+                foreign_duplicates=shard.foreign_duplicates if shard else None):
             loader.append(table_name, loaded)
         # Not per table: the last insert of one table runs while the next one is read.
         loader.wait()

@@ -71,6 +71,12 @@ class KnownKeys:
         self.has_null = self.has_null or keys.null_count() > 0
 
 
+def row_keys(frame: pl.DataFrame) -> pl.Series:
+    """One text per source row (its file and row number), to name rows across processes."""
+    return frame.select(pl.concat_str([pl.col(SOURCE_FILE), pl.col(SOURCE_ROW).cast(pl.String)],
+                                      separator="\x00")).to_series()
+
+
 def encounter_owners(encounters: pl.DataFrame) -> pl.DataFrame:
     """encounter_id -> the patient_id of its first row (the row a duplicate check keeps), from the raw
     encounters rows in file order: what "an encounter of the same patient" is checked against."""
@@ -142,7 +148,7 @@ class TableValidator:
         self.keys_seen = KnownKeys(pl.Series(dtype=pl.String)) if self.table.key else None
         # encounter_id -> patient_id of its first row in the encounters file (encounter_owners()).
         self.encounter_owners = encounter_owners
-        # Source rows (SOURCE_ROW) whose key came first in another shard of a sharded run (cramp_audit/shards.py).
+        # Source rows (row_keys) whose key came first in another shard of a sharded run (cramp_audit/shards.py).
         self.foreign_duplicates = foreign_duplicates
         self.rows_read = self.rows_loaded = self.rows_rejected = self.rows_repaired = 0
         self.failed_checks: Counter[str] = Counter()
@@ -159,7 +165,7 @@ class TableValidator:
             seen = self.keys_seen.contains(keys).fill_null(self.keys_seen.has_null)
             first = keys.is_first_distinct() & ~seen
             if self.foreign_duplicates is not None:
-                first = first & ~frame[SOURCE_ROW].is_in(self.foreign_duplicates.implode())
+                first = first & ~row_keys(frame).is_in(self.foreign_duplicates.implode())
             flags[KEY_FIRST] = first
             self.keys_seen.add(keys)
         if table.name != "patients":

@@ -52,3 +52,7 @@ CREATE TABLE IF NOT EXISTS audit.table_counts (
 ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS rule_pack_checksum VARCHAR;
 -- The optional extract tables each rule needs (its `requires:` header); work.rules has it too.
 ALTER TABLE audit.rules ADD COLUMN IF NOT EXISTS requires VARCHAR[];
+-- A sharded run (`--shards N`): how many shards, and the Dask cluster they ran on ("local" for one this
+-- run started); a single run has 1 and no cluster.
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS shards INTEGER;
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS cluster VARCHAR;
