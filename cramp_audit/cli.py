@@ -189,13 +189,13 @@ def command_run(args: argparse.Namespace) -> int:
     from cramp_audit.summary import closing_lines
 
     request = _request(args)
-    _check_database(request)
-    from cramp_audit.session import sigterm_interrupts
-
     if request.dask_address:
         from flows.sharded import refuse_without_server
 
-        refuse_without_server(request)  # before the database is touched
+        refuse_without_server(request)  # before the database is looked at
+    _check_database(request)
+    from cramp_audit.session import sigterm_interrupts
+
     with sigterm_interrupts():
         if request.shards > 1:
             from flows.sharded import run_sharded

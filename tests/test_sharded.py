@@ -44,10 +44,10 @@ def published(db: Path) -> dict[str, list[tuple]]:
 
 
 def run(source: Path, work: Path, env: dict[str, str], *options: str) -> dict[str, list[tuple]]:
-    done = cramp_audit("run", str(source), "--db", str(work / "audit.db"), "--reports", str(work / "reports"),
+    done = cramp_audit("run", str(source), "--db", str(work / "cramp_audit.duckdb"), "--reports", str(work / "reports"),
                        *options, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    return published(work / "audit.db")
+    return published(work / "cramp_audit.duckdb")
 
 
 def assert_same(single: dict, sharded: dict, shards: int, cluster: str) -> None:
@@ -146,12 +146,12 @@ def test_dask_address_runs_on_a_scheduler_started_here(tmp_path, prefect_server)
 def test_dask_without_a_prefect_server_is_refused(tmp_path):
     env = prefect_env(tmp_path / "home")
     started = time.monotonic()
-    done = cramp_audit("run", "--db", str(tmp_path / "audit.db"), "--shards", "2", "--dask", "tcp://127.0.0.1:9",
+    done = cramp_audit("run", "--db", str(tmp_path / "cramp_audit.duckdb"), "--shards", "2", "--dask", "tcp://127.0.0.1:9",
                        env=env, timeout=120)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "PREFECT_API_URL" in lines[0], done.stderr
-    assert not (tmp_path / "audit.db").exists()
+    assert not (tmp_path / "cramp_audit.duckdb").exists()
     assert time.monotonic() - started < 60  # refused at once, no cluster or server started
 
 
