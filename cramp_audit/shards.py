@@ -194,6 +194,12 @@ def load_shard(plan: ShardPlan, shard: int, run_id: str) -> ShardLoad:
                                             date.fromisoformat(plan.extract_date), run_id,
                                             shard=shard_context(plan, shard))
         latest = con.execute(sql_text("period.sql")).fetchone()[0]
+        incoming = pl.DataFrame(  # noqa: F841 - read by name by the statement
+            [(v.table_name, column, present, v.values_parsed.get(column, 0))
+             for v in validations for column, present in v.values_present.items()],
+            schema={"table_name": pl.String, "column_name": pl.String, "present": pl.Int64, "parsed": pl.Int64},
+            orient="row").to_arrow()
+        con.execute(sql_text("shards/parse_counts.sql"))
         con.commit()
     finally:
         con.close()

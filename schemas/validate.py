@@ -11,7 +11,7 @@ quarantine rows."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandera.polars as pa
@@ -45,6 +45,10 @@ class TableValidation:
     rows_rejected: int
     rows_repaired: int
     file_counts: pl.DataFrame    # FILE_COUNTS_SCHEMA: per source file, read = loaded + rejected
+    # Per date / number column: values present, and of those parsed (a sharded run settles the
+    # :parses_in_some_row checks of all shards from these).
+    values_present: dict[str, int] = field(default_factory=dict)
+    values_parsed: dict[str, int] = field(default_factory=dict)
 
 
 class KnownKeys:
@@ -224,7 +228,8 @@ class TableValidator:
         return TableValidation(
             table_name=self.table.name, loaded=loaded, quarantine=quarantine, data_quality=self._data_quality(),
             rows_read=self.rows_read, rows_loaded=self.rows_loaded, rows_rejected=self.rows_rejected,
-            rows_repaired=self.rows_repaired, file_counts=self._file_counts(quarantine))
+            rows_repaired=self.rows_repaired, file_counts=self._file_counts(quarantine),
+            values_present=dict(self.values_present), values_parsed=dict(self.values_parsed))
 
     def _data_quality(self) -> pl.DataFrame:
         """One row per check (rows checked / failed), plus whole-table checks: the table is not empty,

@@ -84,7 +84,7 @@ def test_generated_extract_sharded_publishes_the_single_run_rows(tmp_path, gener
     assert_same(single, sharded, 4, "local")
 
 
-def test_duplicate_keys_in_two_shards_and_borrowed_encounters_are_quarantined_as_in_one_run(tmp_path, prefect_server):
+def test_checks_across_shards_are_settled_as_in_one_run(tmp_path, prefect_server):
     import duckdb
     import polars as pl
 
@@ -102,8 +102,11 @@ def test_duplicate_keys_in_two_shards_and_borrowed_encounters_are_quarantined_as
         {**DEFAULT_DIAGNOSIS, "patient_id": a, "encounter_id": "E2"}]  # b's encounter
     medications = [{**DEFAULT_MEDICATION, "patient_id": b, "order_id": "O1"},
                    {**DEFAULT_MEDICATION, "patient_id": a, "order_id": "O1"}]  # O1 again, other shard
+    # a's one lab value is text, b's a number: value_numeric parses in some row of the extract.
+    labs = [{"patient_id": p, "code_system": "LOINC", "code": "19123-9", "collected_date": "2025-03-01",
+             "value_numeric": value, "unit": "mg/dL"} for p, value in ((a, "hemolysed"), (b, "2.0"))]
     source = write_extract(tmp_path / "x", patients=patients, encounters=encounters, diagnoses=diagnoses,
-                           medications=medications)
+                           medications=medications, labs=labs)
     env = prefect_env(tmp_path / "home", prefect_server)
     single = run(source, tmp_path / "one", env)
     reasons = {(r[0], r[2], r[7]) for r in single["quarantine"]}

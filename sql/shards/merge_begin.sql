@@ -7,6 +7,7 @@ CREATE OR REPLACE TABLE work.table_counts AS SELECT * FROM {first}.work.table_co
 CREATE OR REPLACE TABLE work.cohort AS SELECT * FROM {first}.work.cohort LIMIT 0;
 CREATE OR REPLACE TABLE work.cohort_attrition AS SELECT * FROM {first}.work.cohort_attrition LIMIT 0;
 CREATE OR REPLACE TABLE work.rule_roles AS SELECT * FROM {first}.work.rule_roles LIMIT 0;
+CREATE OR REPLACE TABLE work.parse_counts AS SELECT * FROM {first}.work.parse_counts LIMIT 0;
 -- Every shard evaluated the same rule pack: the first one's work.rules is the run's.
 CREATE OR REPLACE TABLE work.rules AS SELECT * FROM {first}.work.rules;
 CREATE OR REPLACE TABLE work.unusable_tables (table_name VARCHAR);

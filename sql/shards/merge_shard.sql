@@ -5,6 +5,7 @@ INSERT INTO work.table_counts SELECT * FROM {alias}.work.table_counts;
 INSERT INTO work.cohort SELECT * FROM {alias}.work.cohort;
 INSERT INTO work.cohort_attrition SELECT * FROM {alias}.work.cohort_attrition;
 INSERT INTO work.rule_roles SELECT * FROM {alias}.work.rule_roles;
+INSERT INTO work.parse_counts SELECT * FROM {alias}.work.parse_counts;
 INSERT INTO staging.patients SELECT * FROM {alias}.staging.patients;
 INSERT INTO staging.encounters SELECT * FROM {alias}.staging.encounters;
 INSERT INTO staging.diagnoses SELECT * FROM {alias}.staging.diagnoses;
