@@ -168,3 +168,29 @@ def test_patients_spread_over_the_shards():
     counts = shard_ids(duckdb.connect(), ids, 4).value_counts().sort("shard")["count"].to_list()
     assert len(counts) == 4 and min(counts) > 900  # stable md5, about even
     assert shard_ids(duckdb.connect(), ids, 4).to_list() == shard_ids(duckdb.connect(), ids, 4).to_list()
+
+
+def test_a_shard_task_run_again_gives_the_same_shard(tmp_path):
+    # Dask re-runs a lost worker's task elsewhere: a shard's steps start from the partition's files.
+    from cramp_audit.config import load_parameters
+    from cramp_audit.db import connect
+    from cramp_audit.shards import evaluate_shard, load_shard, partition
+
+    plan = partition(str(SAMPLE), "canonical", 2, str(tmp_path / "work"), "2026-01-01")
+
+    def shard_rows() -> list:
+        con = connect(plan.shard_db(1), read_only=True)
+        try:
+            return con.execute("SELECT (SELECT count(*) FROM staging.diagnoses), (SELECT count(*) FROM "
+                               "work.quarantine), (SELECT count(*) FROM work.rule_roles)").fetchall()
+        finally:
+            con.close()
+
+    def both_steps() -> list:
+        load_shard(plan, 1, "run-1")
+        evaluate_shard(plan, 1, "run-1", str(SAMPLE), load_parameters(None), "2025-07-01", "2026-06-30", [])
+        return shard_rows()
+
+    first = both_steps()
+    assert first[0][0] > 0 and first[0][2] > 0
+    assert both_steps() == first
