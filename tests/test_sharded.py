@@ -194,3 +194,24 @@ def test_a_shard_task_run_again_gives_the_same_shard(tmp_path):
     first = both_steps()
     assert first[0][0] > 0 and first[0][2] > 0
     assert both_steps() == first
+
+
+def test_a_failed_sharded_run_publishes_nothing(tmp_path, prefect_server):
+    from cramp_audit.db import connect
+
+    env = prefect_env(tmp_path / "home", prefect_server)
+    db = tmp_path / "cramp_audit.duckdb"
+    first = cramp_audit("run", "--db", str(db), "--reports", str(tmp_path / "r"), "--no-prefect", env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    (tmp_path / "not-a-folder").write_text("")
+    done = cramp_audit("run", "--db", str(db), "--reports", str(tmp_path / "r"), "--shards", "2",
+                       env={**env, "CRAMP_AUDIT_WORK": str(tmp_path / "not-a-folder")}, timeout=300)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("cramp-audit: error: the run failed")
+    con = connect(db, read_only=True)
+    try:
+        runs = con.execute("SELECT status, shards FROM audit.runs ORDER BY started_at").fetchall()
+        published = con.execute("SELECT count(DISTINCT run_id) FROM audit.patient_rules").fetchone()[0]
+    finally:
+        con.close()
+    assert runs == [("succeeded", 1), ("failed", 2)] and published == 1
