@@ -123,6 +123,11 @@ def run_sharded(request: AuditRequest, progress: pipeline.Progress) -> RunSummar
     from flows import local_server, quiet
 
     refuse_without_server(request)
+    # The local cluster's scheduler runs in this process and its workers write to this terminal: Dask's
+    # INFO lines (workers joining and leaving) would bury the run's own progress lines. Dask reads this
+    # when distributed is first imported (here, in task_runner) and in each worker process it starts.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    logging.getLogger("prefect.task_runner.dask").setLevel(logging.WARNING)
     quiet.no_analytics()
     quiet.refusals_off_the_console()
     run_id = ledger.new_run_id()
