@@ -3,8 +3,9 @@ shard in its own DuckDB file, then merged into the run's database in its one tra
 
     partition      one pass over the extract (through its adapter): every row written to the Parquet
                    folder of its patient's shard (stable hash of patient_id), and what only the whole
-                   extract knows gathered on the way: its date, its checksum, the encounters' owners,
-                   the rows whose encounter_id / order_id came first in another shard, rows per table
+                   extract knows gathered on the way: its date, its checksum, rows per table, the rows
+                   whose encounter_id / order_id came first in another shard, and the encounters of
+                   another patient that a shard's rows name
     load_shard     validate, quarantine, stage one shard (cramp_audit.load, as a single run does) into
                    <work>/shard-K.duckdb, given the whole extract's facts; returns its latest date
     evaluate_shard cohort and rules for one shard, with the period and the unusable tables of the run
@@ -13,8 +14,9 @@ shard in its own DuckDB file, then merged into the run's database in its one tra
                    so rates and the previous-run comparison are computed as in a single run
 
 Steps take and return paths and small plain values (each is a Prefect task on a Dask worker), and
-each can run again: it starts from nothing but the partition's files. A shard only reads its own
-folder plus two small run-wide files, so a worker's memory is bounded by its shard."""
+each can run again: it starts from nothing but the partition's files. A shard reads only its own
+folder (its rows, and the few keys and encounters it shares with other shards), so a worker's memory
+is bounded by its shard."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ from schemas.validate import KnownKeys, encounter_owners, row_keys
 from transforms.base import Extract, ExtractError, Skipped
 from transforms.registry import BY_FORMAT
 
-OWNERS_FILE = "encounter_owners.parquet"
+OWNERS_FILE = "_encounter_owners.parquet"  # per shard: the other patients' encounters its rows name
 DUPLICATES_DIR = "_duplicates"
 PLAN_FILE = "plan.json"
 
@@ -92,13 +94,18 @@ def partition(source: str, source_format: str, shards: int, work_dir: str, run_d
     extract = BY_FORMAT[source_format].read(Path(source))
     hasher = duckdb.connect()
     rows: dict[str, int] = {}
+    owners: pl.DataFrame | None = None  # encounter_id -> its patient, once encounters are split
+    borrowed: list[pl.DataFrame] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-checksum") as worker:
         checksum = worker.submit(source_checksum, extract)
         for table in TABLES:
             batches = extract.tables.get(table.name)
             if batches is not None:
-                rows[table.name] = _split_table(hasher, extract, table.name, shards, work)
+                rows[table.name], found = _split_table(hasher, extract, table.name, shards, work, owners, borrowed)
+                owners = found if found is not None else owners
         hasher.close()
+    if owners is not None:
+        _write_borrowed(work, shards, borrowed)
         plan = ShardPlan(str(work), shards, source_format,
                          (extract.extract_date or date.fromisoformat(run_date)).isoformat(), checksum.result(),
                          list(extract.tables), [asdict(s) for s in extract.skipped], rows)
@@ -106,14 +113,16 @@ def partition(source: str, source_format: str, shards: int, work_dir: str, run_d
     return plan
 
 
-def _split_table(hasher: duckdb.DuckDBPyConnection, extract: Extract, table_name: str, shards: int,
-                 work: Path) -> int:
+def _split_table(hasher: duckdb.DuckDBPyConnection, extract: Extract, table_name: str, shards: int, work: Path,
+                 owners: pl.DataFrame | None, borrowed: list[pl.DataFrame]) -> tuple[int, pl.DataFrame | None]:
+    """Writes one table's rows to their shards; returns its row count and, for encounters, their
+    owners. A row naming another patient's encounter is noted in `borrowed` (shard, encounter, owner)."""
     table = TABLES_BY_NAME[table_name]
     # The duplicate-key check spans shards: a key seen first anywhere earlier in the file (any shard)
     # makes this row a duplicate, as in a single pass.
     seen = KnownKeys(pl.Series(dtype=pl.String)) if table.key else None
     duplicates: list[pl.DataFrame] = []
-    owners: list[pl.DataFrame] = []
+    owner_parts: list[pl.DataFrame] = []
     schema: dict | None = None
     rows = 0
     for number, batch in enumerate(extract.tables[table_name]()):
@@ -126,7 +135,12 @@ def _split_table(hasher: duckdb.DuckDBPyConnection, extract: Extract, table_name
             seen.add(keys)
             duplicates.append(pl.DataFrame({"shard": shard, "row": row_keys(batch)}).filter(~first))
         if table_name == "encounters":
-            owners.append(encounter_owners(batch))
+            owner_parts.append(encounter_owners(batch))
+        elif owners is not None and "encounter_id" in batch.columns:
+            named = batch.select("encounter_id", "patient_id", shard.alias("shard")).join(
+                owners, on="encounter_id", how="inner")
+            borrowed.append(named.filter(pl.col("owner") != pl.col("patient_id").fill_null(""))
+                            .select("shard", "encounter_id", "owner"))
         for (k,), part in batch.with_columns(shard.alias("_shard")).partition_by("_shard", as_dict=True).items():
             folder = work / f"shard-{k}" / table_name
             folder.mkdir(parents=True, exist_ok=True)
@@ -144,9 +158,21 @@ def _split_table(hasher: duckdb.DuckDBPyConnection, extract: Extract, table_name
             folder.mkdir(parents=True, exist_ok=True)
             found.filter(pl.col("shard") == k).select("row").write_parquet(folder / f"{table_name}.parquet")
     if table_name == "encounters":
-        merged = pl.concat(owners) if owners else pl.DataFrame(schema={"encounter_id": pl.String, "owner": pl.String})
-        merged.unique("encounter_id", keep="first", maintain_order=True).write_parquet(work / OWNERS_FILE)
-    return rows
+        merged = pl.concat(owner_parts) if owner_parts else pl.DataFrame(
+            schema={"encounter_id": pl.String, "owner": pl.String})
+        return rows, merged.unique("encounter_id", keep="first", maintain_order=True)
+    return rows, None
+
+
+def _write_borrowed(work: Path, shards: int, borrowed: list[pl.DataFrame]) -> None:
+    """Per shard, the owners of only the encounters its rows borrow from another patient: all that the
+    encounter_id:other_patient check needs (an own or unknown encounter passes it), so a worker never
+    holds the whole extract's encounter ids."""
+    found = pl.concat(borrowed) if borrowed else pl.DataFrame(
+        schema={"shard": pl.Int32, "encounter_id": pl.String, "owner": pl.String})
+    for k in range(shards):
+        found.filter(pl.col("shard") == k).select("encounter_id", "owner").unique("encounter_id").write_parquet(
+            work / f"shard-{k}" / OWNERS_FILE)
 
 
 def refuse_empty_required(loads: list[ShardLoad]) -> None:
@@ -175,7 +201,7 @@ def shard_extract(plan: ShardPlan, shard: int) -> Extract:
 
 
 def shard_context(plan: ShardPlan, shard: int) -> ShardContext:
-    owners_file = Path(plan.work_dir) / OWNERS_FILE
+    owners_file = plan.shard_dir(shard) / OWNERS_FILE
     owners = pl.read_parquet(owners_file) if owners_file.exists() else None
     duplicates = {path.stem: pl.read_parquet(path)["row"]
                   for path in (plan.shard_dir(shard) / DUPLICATES_DIR).glob("*.parquet")}
