@@ -78,7 +78,7 @@ def test_sample_sharded_on_a_local_cluster_publishes_the_single_run_rows(tmp_pat
 
 def test_generated_extract_sharded_publishes_the_single_run_rows(tmp_path, generated, prefect_server):
     env = prefect_env(tmp_path / "home", prefect_server)
-    single = run(generated, tmp_path / "one", env)
+    single = run(generated, tmp_path / "one", env, "--shards", "1", "--no-prefect")  # the same steps, quicker
     sharded = run(generated, tmp_path / "four", env, "--shards", "4")
     assert len(single["cohort"]) > 100 and single["quarantine"]
     assert_same(single, sharded, 4, "local")
