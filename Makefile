@@ -32,6 +32,7 @@ bench: $(STAMP)
 
 catalogue: $(STAMP)
 	$(BIN)/cramp-audit rules --markdown > docs/rules.md
+	$(BIN)/python -m cramp_audit.data_dictionary > docs/data-dictionary.md
 
 clean:
 	rm -rf $(VENV) reports cramp_audit.duckdb cramp_audit.duckdb.wal cramp_audit.duckdb.lock cramp_audit.duckdb.tmp \

@@ -53,7 +53,7 @@ def run_plain(source: str, workdir: Path) -> dict[str, Any]:
 
 
 def run_flow(source: str, workdir: Path) -> dict[str, Any]:
-    from flows.audit import run_flow as run_audit_flow
+    from cramp_audit.flows.audit import run_flow as run_audit_flow
 
     imported = time.perf_counter()
     summary = run_audit_flow(_request(source, workdir))

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from schemas.spec import TABLES
-from transforms.files import find_table_file
+from cramp_audit.schemas.spec import TABLES
+from cramp_audit.transforms.files import find_table_file
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -61,8 +61,8 @@ def ensure_extract(patients: int, fmt: str, log: Log) -> Path:
         return folder
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    command = [sys.executable, "-m", "data_samples.generate", "--patients", str(patients), "--out", str(partial),
-               "--format", fmt, "--seed", str(SEED)]
+    command = [sys.executable, "-m", "cramp_audit.data_samples.generate", "--patients", str(patients),
+               "--out", str(partial), "--format", fmt, "--seed", str(SEED)]
     log(f"generating {fmt} extract of {patients:,} patients (once; cached in {folder.relative_to(REPO)})")
     started = time.perf_counter()
     subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)

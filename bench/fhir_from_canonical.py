@@ -28,8 +28,7 @@ import time
 from pathlib import Path
 
 import duckdb
-
-from schemas.code_systems import code_systems
+from cramp_audit.schemas.code_systems import code_systems
 
 # canonical code_system -> its FHIR system URI (schemas/code_systems.csv)
 SYSTEMS = {s.token: s.uris[0] for s in code_systems().values() if s.uris}

@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 
 import duckdb
-
-from schemas.spec import CODE_SYSTEMS, TABLES, Table
+from cramp_audit.schemas.spec import CODE_SYSTEMS, TABLES, Table
 
 LEG_CRAMP_CODES = ("R252", "72985", "449917009")
 

@@ -1,4 +1,4 @@
-"""The `cramp-audit` command (outputs.md): run, validate, rules, schedule, report, sql.
+"""The `cramp-audit` command (outputs.md): run, validate, rules, schedule, report, export, sql.
 
 Exit status: 0 success; 2 bad usage, an unreadable extract or bad SQL (one line on stderr, database
 untouched); 3 the database is busy with another run; 1 any other failure (the run is marked failed)."""
@@ -11,8 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from transforms.base import ExtractError
-from transforms.registry import FORMATS
+from cramp_audit.transforms.base import ExtractError
+from cramp_audit.transforms.registry import FORMATS
 
 if TYPE_CHECKING:  # imported lazily at run time, so --help stays fast
     from cramp_audit.pipeline import AuditRequest
@@ -119,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_db_option(report)
     report.add_argument("--reports", default="reports", help="reports folder (default: reports/)")
 
+    export = commands.add_parser("export", help="write a stored succeeded run's FHIR MeasureReport bundle",
+                                 description="Writes reports/<RUN_ID>/measure_reports.json (a FHIR R4 Bundle of one "
+                                             "summary MeasureReport per rule) from the run's rows in the database, "
+                                             "suppressed as the run's other reports.")
+    export.add_argument("run_id", metavar="RUN_ID", help="a run id of audit.runs")
+    export.add_argument("--measure-report", action="store_true", required=True,
+                        help="write measure_reports.json (the one export so far)")
+    add_db_option(export)
+    export.add_argument("--reports", default="reports", help="reports folder (default: reports/)")
+
     sql = commands.add_parser("sql", help="an SQL prompt on the database (read-only)",
                               description="Opens the database read-only; audit.runs, audit.latest_rule_results, "
                                           "staging.labs ... resolve as the README writes them. Statements end "
@@ -190,7 +200,7 @@ def command_run(args: argparse.Namespace) -> int:
 
     request = _request(args)
     if request.dask_address:
-        from flows.sharded import refuse_without_server
+        from cramp_audit.flows.sharded import refuse_without_server
 
         refuse_without_server(request)  # before the database is looked at
     _check_database(request)
@@ -198,7 +208,7 @@ def command_run(args: argparse.Namespace) -> int:
 
     with sigterm_interrupts():
         if request.shards > 1:
-            from flows.sharded import run_sharded
+            from cramp_audit.flows.sharded import run_sharded
 
             summary = run_sharded(request, progress=_progress)
         elif args.no_prefect:
@@ -206,7 +216,7 @@ def command_run(args: argparse.Namespace) -> int:
 
             summary = run_audit(request, progress=_progress)
         else:
-            from flows.audit import run_flow
+            from cramp_audit.flows.audit import run_flow
 
             summary = run_flow(request, progress=_progress)
     print("\n".join(closing_lines(request, summary)))
@@ -235,7 +245,7 @@ def command_rules(args: argparse.Namespace) -> int:
 
 def command_schedule(args: argparse.Namespace) -> int:
     from cramp_audit.schedule import run_on_schedule
-    from transforms.registry import preflight
+    from cramp_audit.transforms.registry import preflight
 
     args.period_start = args.period_end = None
     request = _request(args)
@@ -244,8 +254,8 @@ def command_schedule(args: argparse.Namespace) -> int:
     if args.no_prefect:
         run_on_schedule(args.cron, lambda: _scheduled_run(request, through_prefect=False))
         return EXIT_OK
-    from flows.audit import serve_on_schedule, uses_server
-    from flows.local_server import PrefectStartError, for_runs
+    from cramp_audit.flows.audit import serve_on_schedule, uses_server
+    from cramp_audit.flows.local_server import PrefectStartError, for_runs
 
     if uses_server():  # the server keeps the schedule
         serve_on_schedule(request, cron=args.cron, name=args.name)
@@ -274,6 +284,16 @@ def command_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_export(args: argparse.Namespace) -> int:
+    from cramp_audit.export import export_measure_report
+
+    _refuse_foreign_database(Path(args.db))
+    _warn_about_db_name(args.db)
+    path = export_measure_report(args.db, args.run_id, args.reports)
+    print(f"measure report: {path}")
+    return EXIT_OK
+
+
 def command_sql(args: argparse.Namespace) -> int:
     from cramp_audit.db import NoDatabaseError
     from cramp_audit.sql_shell import run_command, run_prompt
@@ -290,7 +310,7 @@ def command_sql(args: argparse.Namespace) -> int:
 
 def _scheduled_run(request: AuditRequest, through_prefect: bool) -> str:
     if through_prefect:
-        from flows.audit import run_flow
+        from cramp_audit.flows.audit import run_flow
 
         summary = run_flow(request, progress=_progress)
     else:
@@ -302,17 +322,18 @@ def _scheduled_run(request: AuditRequest, through_prefect: bool) -> str:
 
 
 COMMANDS = {"run": command_run, "validate": command_validate, "rules": command_rules, "schedule": command_schedule,
-            "report": command_report, "sql": command_sql}
+            "report": command_report, "export": command_export, "sql": command_sql}
 
 
 def main(argv: list[str] | None = None) -> int:
     from cramp_audit.config import ConfigError
     from cramp_audit.db import DatabaseBusyError, DatabaseWriteError, NoDatabaseError, NotADatabaseError, first_line
+    from cramp_audit.flows.quiet import release_frames  # Prefect keeps a failed run's exception: see there
+    from cramp_audit.flows.sharded import ClusterUsageError
     from cramp_audit.ledger import UnreportableRunError
+    from cramp_audit.reports import ReportWriteError
     from cramp_audit.session import RunTerminated
     from cramp_audit.sql_shell import SqlError
-    from flows.quiet import release_frames  # Prefect keeps a failed run's exception: see there
-    from flows.sharded import ClusterUsageError
 
     command = None
     try:
@@ -335,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
                  "a run that had not published is marked failed and audit.* keeps none of its rows")
         print(f"cramp-audit: {what}; {after}", file=sys.stderr)
         return EXIT_FAILED
-    except DatabaseWriteError as exc:
+    except (DatabaseWriteError, ReportWriteError) as exc:
         release_frames(exc)
         print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
-from cramp_audit.db import SQL_DIR, set_variable, sql_text
+from cramp_audit.db import SQL_DIR, set_variable
+from cramp_audit.stages import statement
 
 DEFAULTS_PATH = SQL_DIR / "parameters.toml"
 # rules.md: "the 365 days that end on the latest date in the extract", both ends inclusive.
@@ -120,33 +120,28 @@ def load_parameters(config_path: Path | None = None) -> dict[str, Number]:
     return params
 
 
-def _known_latest(latest: date | None) -> date:
-    if latest is None:
-        raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "
-                          "give --period-start and --period-end")
-    return latest
-
-
-def audit_period(period_start: date | None, period_end: date | None,
-                 latest: Callable[[], date | None]) -> tuple[date, date]:
-    """The period as given, else defaulted: end = the extract's latest date (`latest()`, asked only
-    when needed), start = end - 364 days."""
+def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
+                   period_start: date | None = None, period_end: date | None = None,
+                   data_end: date | None = None) -> tuple[date, date]:
+    """SET VARIABLE for every parameter plus period_start / period_end (defaulted from the extract
+    when not given: end = latest date in staging, start = end - 364 days) and data_end (the latest
+    date in staging: where windows end). Returns the period."""
     # Assumption: DEFAULT_PERIOD_DAYS counts both ends, so the default period is exactly 365 days.
+    # rules-v2.md: windows end at the end of the data (its latest event date, not the run date).
+    loaded = con.execute(statement("table_exists"),
+                         {"schema_name": "staging", "table_name": "patients"}).fetchone()[0]
+    # A shard of a sharded run is given the whole extract's data_end (cramp_audit/shards.py).
+    if data_end is None:
+        data_end = con.execute(statement("latest_date")).fetchone()[0] if loaded else None
     if period_end is None:
-        period_end = _known_latest(latest())
+        if data_end is None:
+            raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "
+                              "give --period-start and --period-end")
+        period_end = data_end
     if period_start is None:
         period_start = period_end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     if period_start > period_end:
         raise ConfigError(f"the audit period starts ({period_start}) after it ends ({period_end})")
-    return period_start, period_end
-
-
-def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
-                   period_start: date | None = None, period_end: date | None = None) -> tuple[date, date]:
-    """SET VARIABLE for every parameter plus period_start / period_end (defaulted from the extract
-    when not given: end = latest date in staging, start = end - 364 days). Returns the period."""
-    period_start, period_end = audit_period(period_start, period_end,
-                                            lambda: con.execute(sql_text("period.sql")).fetchone()[0])
     for name, value in params.items():
         if not name.isidentifier():
             raise ConfigError(f"parameter name {name!r} is not a plain identifier")
@@ -154,4 +149,5 @@ def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
         set_variable(con, name, value, "INTEGER" if isinstance(value, int) else "DOUBLE")
     set_variable(con, "period_start", period_start, "DATE")
     set_variable(con, "period_end", period_end, "DATE")
+    set_variable(con, "data_end", data_end or period_end, "DATE")
     return period_start, period_end

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-import sql
-
-SQL_DIR = Path(sql.__file__).parent
+from cramp_audit.stages import SQL_DIR, run_stage, statement
 
 
 class DatabaseBusyError(Exception):
@@ -34,24 +32,20 @@ class DatabaseWriteError(Exception):
 
 
 def sql_text(name: str) -> str:
-    """The text of a file under sql/ (e.g. "staging.sql", "reports/rule_summary.sql")."""
+    """The text of a file under sql/ (e.g. "reports/rule_summary.sql"); pipeline steps are run as
+    stages (cramp_audit.stages.run_stage), plumbing statements by name (stages.statement)."""
     return (SQL_DIR / name).read_text(encoding="utf-8")
-
-
-def run_sql_file(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    con.execute(sql_text(name))
 
 
 def set_variable(con: duckdb.DuckDBPyConnection, name: str, value: object, sql_type: str) -> None:
     """SET VARIABLE `name` (an identifier, so placed in the statement) to `value` (bound) as `sql_type`;
     the SQL reads it as getvariable('name')."""
-    con.execute(sql_text("set_variable.sql").format(name=name, type=sql_type), {"value": value})
+    con.execute(statement("set_variable").format(name=name, type=sql_type), {"value": value})
 
 
 def initialise(con: duckdb.DuckDBPyConnection) -> None:
-    """Creates every schema and table a run needs (idempotent: earlier runs stay intact)."""
-    for name in ("staging.sql", "audit_tables.sql", "latest_views.sql", "run_schemas.sql"):
-        run_sql_file(con, name)
+    """Creates every schema and table a run needs (the schema stage; idempotent: earlier runs stay intact)."""
+    run_stage(con, "schema")
 
 
 # DuckDB 2.0 writes storage version 69 by default, which the DuckDB 1.x clients analysts have
@@ -130,13 +124,13 @@ def connect(db_path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConn
     con = duckdb.connect()
     try:
         if read_only or path.exists():
-            con.execute(sql_text("attach_database.sql").format(catalog=CATALOG),
+            con.execute(statement("attach_database").format(catalog=CATALOG),
                         {"path": str(path), "read_only": read_only})
         else:
-            con.execute(sql_text("create_database.sql").format(catalog=CATALOG),
+            con.execute(statement("create_database").format(catalog=CATALOG),
                         {"path": str(path), "storage_version": STORAGE_VERSION})
         # Large joins spill beside the database rather than failing for want of memory.
-        con.execute(sql_text("use_database.sql").format(catalog=CATALOG), {"temp_directory": f"{path}.tmp"})
+        con.execute(statement("use_database").format(catalog=CATALOG), {"temp_directory": f"{path}.tmp"})
         return con
     except duckdb.IOException as exc:
         con.close()

@@ -101,6 +101,10 @@ SUPPORT_LIMITS = (8, 16, 32, 64)
 SEARCH_NODES = 20_000
 
 
+class UnprotectableCellError(RuntimeError):
+    """A small cell that no set of suppressions can hide (the search found no witness)."""
+
+
 @dataclass(frozen=True)
 class Link:
     """A cross-rule identity the attacker can know from the rule definitions: sum over rules of
@@ -195,12 +199,23 @@ def suppress(
     statuses: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
     for rules in linked_components(rows["rule_id"].unique().sort().to_list(), links):
         problem = Problem(rows.filter(pl.col("rule_id").is_in(rules)), links, suppress_below, weights)
-        statuses.update(problem.solve())
+        try:
+            statuses.update(problem.solve())
+        except UnprotectableCellError:
+            statuses.update(withheld(cells.filter(pl.col("rule_id").is_in(rules)), suppress_below))
     keys = list(zip(*(cells[c].to_list() for c in (*ROW_KEY, "count")), strict=True))
     return cells.with_columns(
         pl.Series("status", [statuses[key][0] for key in keys], pl.String),
         pl.Series("protection", [statuses[key][1] for key in keys], pl.String),
     )
+
+
+def withheld(cells: pl.DataFrame, suppress_below: int) -> dict[tuple[str, str, str, str], tuple[str, str | None]]:
+    """Every non-zero cell suppressed: for a group of linked rules in which the search finds no
+    pattern that hides a small cell (seen on extracts of two or three patients), nothing is shown."""
+    return {(rule_id, stratum, value, count): (PUBLISHED, None) if n == 0 else
+            (PRIMARY if n < suppress_below else SECONDARY, LINEAR)
+            for rule_id, stratum, value, count, n in cells.select(*ROW_KEY, "count", "n").iter_rows()}
 
 
 def release_table(statuses: pl.DataFrame) -> pl.DataFrame:
@@ -486,7 +501,7 @@ class Problem:
                     if self.status[moved] != HIDDEN and self.protection.get(moved) != BOUNDED:
                         self.witness[moved], self.protection[moved] = z, mode
                 return
-        raise RuntimeError(f"disclosure: no witness for {self.keys[cell]} even with every cell suppressible")
+        raise UnprotectableCellError(f"disclosure: no witness for {self.keys[cell]} even with every cell suppressible")
 
     def solve(self) -> dict[CellKey, tuple[str, str | None]]:
         # Rule totals first: their witnesses run through every stratum and protect many cells at once.

@@ -46,6 +46,7 @@ class RunRecord:
     extract_date: date | None = None
     period_start: date | None = None
     period_end: date | None = None
+    latest_data_date: date | None = None  # the data's latest event date (where the default period ends)
 
 
 def mark_interrupted_runs(con: duckdb.DuckDBPyConnection) -> None:
@@ -65,7 +66,8 @@ def record_facts(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     con.execute(sql_text("ledger/record_facts.sql"), {
         "run_id": run.run_id, "source_checksum": run.source_checksum,
         "value_sets_checksum": run.value_sets_checksum, "extract_date": run.extract_date,
-        "period_start": run.period_start, "period_end": run.period_end})
+        "period_start": run.period_start, "period_end": run.period_end,
+        "latest_data_date": run.latest_data_date})
 
 
 def succeed_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:

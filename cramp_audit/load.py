@@ -16,14 +16,21 @@ from types import TracebackType
 import duckdb
 import polars as pl
 
-from cramp_audit.db import initialise, run_sql_file, sql_text
+from cramp_audit.db import initialise
+from cramp_audit.schemas.code_systems import normalised_code
+from cramp_audit.schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, unusable_tables
+from cramp_audit.schemas.validate import (
+    KnownKeys,
+    TableValidation,
+    TableValidator,
+    encounter_owners,
+    unusable_table_quality,
+)
+from cramp_audit.stages import run_stage, statement
+from cramp_audit.transforms.base import Extract
+from cramp_audit.transforms.registry import open_extract
 from cramp_audit.validation_summary import refuse_empty_required_tables, rows_loaded, table_counts
 from cramp_audit.valuesets import load_value_sets
-from schemas.code_systems import normalised_code
-from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, unusable_tables
-from schemas.validate import KnownKeys, TableValidation, TableValidator, encounter_owners, unusable_table_quality
-from transforms.base import Extract
-from transforms.registry import open_extract
 
 Progress = Callable[[str], None]
 
@@ -57,20 +64,20 @@ def staging_frame(validation: TableValidation) -> pl.DataFrame:
     return staging_rows(validation.table_name, validation.loaded)
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, statement_file: str, table: str, frame: pl.DataFrame,
+def insert_frame(con: duckdb.DuckDBPyConnection, statement_name: str, table: str, frame: pl.DataFrame,
                  run_id: str | None = None) -> None:
-    """Runs an INSERT ... FROM incoming statement of sql/ with the frame handed over as Arrow, found
+    """Runs an INSERT ... FROM incoming statement (sql/statements.sql) with the frame handed over as Arrow, found
     by DuckDB's replacement scan of the local name `incoming`. (Not con.register: inside a transaction
     a registered view, and the Arrow data behind it, lives until the transaction ends, so a load of
     many batches would keep every batch in memory: 7 GB for a 1M-patient extract.)"""
     incoming = frame.to_arrow()  # noqa: F841 - read by name by the statement
     params = {"run_id": run_id} if run_id is not None else None
-    con.execute(sql_text(statement_file).format(table=table), params)
+    con.execute(statement(statement_name).format(table=table), params)
 
 
 def load_staging(con: duckdb.DuckDBPyConnection, table_name: str, loaded: pl.DataFrame) -> None:
     """Appends validated rows (a whole table or one batch of it) to staging."""
-    insert_frame(con, "staging_insert.sql", table_name, staging_rows(table_name, loaded))
+    insert_frame(con, "staging_insert", table_name, staging_rows(table_name, loaded))
 
 
 class StagingLoader:
@@ -110,14 +117,14 @@ class StagingLoader:
 
 def load_checks(con: duckdb.DuckDBPyConnection, validation: TableValidation, run_id: str) -> None:
     """Appends a validated table's quarantine and data-quality rows to work.*."""
-    insert_frame(con, "work_insert.sql", "quarantine", validation.quarantine, run_id)
-    insert_frame(con, "work_insert.sql", "data_quality", validation.data_quality, run_id)
+    insert_frame(con, "work_insert", "quarantine", validation.quarantine, run_id)
+    insert_frame(con, "work_insert", "data_quality", validation.data_quality, run_id)
 
 
 def load_unusable_tables(con: duckdb.DuckDBPyConnection, rows_read: dict[str, int], run_id: str) -> None:
     """Appends to work.data_quality a failed check for each optional table without a usable row
     (table name -> rows read)."""
-    insert_frame(con, "work_insert.sql", "data_quality", unusable_table_quality(rows_read), run_id)
+    insert_frame(con, "work_insert", "data_quality", unusable_table_quality(rows_read), run_id)
 
 
 # ---------------------------------------------------------------- the batch loop
@@ -184,34 +191,29 @@ def load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: 
                 progress: Progress = no_progress, shard: ShardContext | None = None,
                 ) -> tuple[str, list[TableValidation]]:
     """Replaces staging.* with the validated extract and fills this run's work.quarantine,
-    work.data_quality and work.table_counts, then the value sets and derived lab values, in the
+    work.data_quality and work.table_counts, then the value sets, in the
     caller's transaction (a run's: staging is replaced when the run is published, not before).
     Returns the value sets' checksum and the validations. `shard`: what a shard of a sharded run is
     told about the whole extract (cramp_audit/shards.py)."""
     initialise(con)
-    run_sql_file(con, "staging_load_settings.sql")
+    con.execute(statement("staging_load_settings"))
     try:
         return _load_source(con, extract, extract_date, run_id, progress, shard)
     finally:
-        run_sql_file(con, "staging_load_finished.sql")
+        con.execute(statement("staging_load_finished"))
 
 
 def _load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
                  progress: Progress, shard: ShardContext | None) -> tuple[str, list[TableValidation]]:
-    run_sql_file(con, "staging_clear.sql")
-    run_sql_file(con, "work_tables.sql")
+    run_stage(con, "load")
     validations = stream_extract(con, extract, extract_date, run_id, progress, shard)
     if shard is None:  # a shard may lack a table the whole extract has: the partition refuses instead
         refuse_empty_required_tables(validations)
-    insert_frame(con, "work_insert.sql", "table_counts", table_counts(extract, validations), run_id)
+    insert_frame(con, "work_insert", "table_counts", table_counts(extract, validations), run_id)
     unusable = unusable_tables(rows_loaded(validations))
     rows_read = {v.table_name: v.rows_read for v in validations}
     load_unusable_tables(con, {name: rows_read.get(name, 0) for name in unusable}, run_id)
-    checksum = load_value_sets(con)
-    run_sql_file(con, "derive_labs.sql")
-    if "labs" not in unusable:  # the lab-unit check would pass on no rows at all
-        con.execute(sql_text("lab_unit_quality.sql"), {"run_id": run_id})
-    return checksum, validations
+    return load_value_sets(con), validations
 
 
 def stream_extract(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,

@@ -12,7 +12,8 @@ with its own canonical base through `base_url`):
   Bundle.identifier: system `<base>/fhir/NamingSystem/audit-run`, value `<run_id>`. Resource ids are
   UUID 5 of those values, so a re-export of the same run gives the same ids.
 - CodeSystem `<base>/fhir/CodeSystem/population`: `not-evaluable`, `evaluated` (see below).
-- CodeSystem `<base>/fhir/CodeSystem/stratifier`: `site`, `sex`, `age_band`, `index_code_kind`.
+- CodeSystem `<base>/fhir/CodeSystem/stratifier`: `site`, `sex`, `age_band`, `index_code_kind`, and
+  `reason_code` (each deviating patient under their first reason code, the others `(no deviation)`).
 - CodeSystem `<base>/fhir/CodeSystem/rule`: the rule ids (group.code).
 - Extensions `<base>/fhir/StructureDefinition/...`:
   `extract-date` (valueDate, on MeasureReport: the latest date in the data, not the run date);
@@ -67,7 +68,7 @@ DEFAULT_BASE_URL = "https://cramp-audit.example"
 MEASURE_POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
 IMPROVEMENT_NOTATION = "http://terminology.hl7.org/CodeSystem/measure-improvement-notation"
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
-STRATUM_ORDER = ("site", "sex", "age_band", "index_code_kind")
+STRATUM_ORDER = ("site", "sex", "age_band", "index_code_kind", "reason_code")
 SCORE_DECIMALS = 4
 
 # (system: None = HL7 measure-population, else this project's population CodeSystem), code, display, count
@@ -107,7 +108,7 @@ def measure_report_bundle(
         suppressed), `<count>_status`, rate_shown; the rule totals are stratum "total".
     rules: rule_id, title, guideline_statement (audit.rules); one MeasureReport per row.
     statistics: optional rule_id, stratum, value, wilson_low, wilson_high, rate_kind
-        (sql/macros_statistics.sql), shown only where the rate is.
+        (sql/decide/macros_statistics.sql), shown only where the rate is.
     """
     if run.generated_at.tzinfo is None:
         raise ValueError("RunFacts.generated_at needs a time zone (FHIR instant / dateTime)")

@@ -24,11 +24,14 @@ from typing import Any
 import duckdb
 
 from cramp_audit import ledger
-from cramp_audit.db import NoDatabaseError, connect, run_sql_file, sql_text
+from cramp_audit.db import NoDatabaseError, connect, sql_text
 from cramp_audit.load import Progress, load_source, no_progress
 from cramp_audit.provenance import code_version, source_checksum
 from cramp_audit.rules_engine import RULE_PACK_VERSION, rule_pack_checksum
+from cramp_audit.schemas.spec import unusable_tables
 from cramp_audit.session import RunSession, is_open, open_session, session_for
+from cramp_audit.stages import run_stage, statement
+from cramp_audit.transforms.registry import BY_FORMAT, preflight
 from cramp_audit.validation_summary import (
     RUN_SUMMARY_REASONS,
     QuarantineReason,
@@ -36,8 +39,6 @@ from cramp_audit.validation_summary import (
     rows_loaded,
     summarise,
 )
-from schemas.spec import unusable_tables
-from transforms.registry import BY_FORMAT, preflight
 
 DEFAULT_DB = "cramp_audit.duckdb"  # outputs.md; a client opening it directly reads audit.runs as written
 
@@ -134,6 +135,8 @@ def evaluate(request: AuditRequest, run_id: str, progress: Progress = no_progres
     session = session_for(run_id)
     run, con = session.record, session.con
     run.period_start, run.period_end = set_parameters(con, run.parameters, request.period_start, request.period_end)
+    # The data's latest date (where windows end), which reports show as the extract's date.
+    [(run.latest_data_date,)] = con.execute(statement("variable_value"), {"name": "data_end"}).fetchall()
     evaluate_rules(con, run_id, run.source_path)
     [(cohort,)] = con.execute(sql_text("summary/cohort_size.sql")).fetchall()
     progress(f"cohort {cohort:,} patients; rules evaluated for {run.period_start} .. {run.period_end}")
@@ -147,7 +150,7 @@ def publish(request: AuditRequest, run_id: str, progress: Progress = no_progress
     place. A failure before the commit, rendering the reports included, publishes nothing."""
     session = session_for(run_id)
     con = session.con
-    run_sql_file(con, "publish.sql")
+    run_stage(con, "publish")
     ledger.succeed_run(con, session.record)
     # fetchall, not fetchone: the run's connection goes on, and DuckDB refuses a relation query while
     # an execute() result is unfinished.

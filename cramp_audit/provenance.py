@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 from cramp_audit.db import SQL_DIR
-from transforms.base import Extract
+from cramp_audit.transforms.base import Extract
 
 
 def source_checksum(extract: Extract) -> str:

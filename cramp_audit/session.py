@@ -36,7 +36,7 @@ from cramp_audit.db import (
     sql_text,
     write_error,
 )
-from transforms.base import ExtractError
+from cramp_audit.transforms.base import ExtractError
 
 _OPEN: dict[str, RunSession] = {}
 

@@ -31,19 +31,20 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from cramp_audit.db import connect, run_sql_file, set_variable, sql_text
+from cramp_audit.db import connect, set_variable, sql_text
 from cramp_audit.load import ShardContext, load_source
 from cramp_audit.provenance import source_checksum
+from cramp_audit.schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, SOURCE_ROW, TABLES, TABLES_BY_NAME
+from cramp_audit.schemas.validate import KnownKeys, encounter_owners, row_keys
+from cramp_audit.stages import run_stage, statement
+from cramp_audit.transforms.base import Extract, ExtractError, Skipped
+from cramp_audit.transforms.registry import BY_FORMAT
 from cramp_audit.validation_summary import (
     RUN_SUMMARY_REASONS,
     QuarantineReason,
     TableCounts,
     empty_table_message,
 )
-from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, SOURCE_ROW, TABLES, TABLES_BY_NAME
-from schemas.validate import KnownKeys, encounter_owners, row_keys
-from transforms.base import Extract, ExtractError, Skipped
-from transforms.registry import BY_FORMAT
 
 OWNERS_FILE = "_encounter_owners.parquet"  # per shard: the other patients' encounters its rows name
 DUPLICATES_DIR = "_duplicates"
@@ -219,7 +220,7 @@ def load_shard(plan: ShardPlan, shard: int, run_id: str) -> ShardLoad:
         checksum, validations = load_source(con, shard_extract(plan, shard),
                                             date.fromisoformat(plan.extract_date), run_id,
                                             shard=shard_context(plan, shard))
-        latest = con.execute(sql_text("period.sql")).fetchone()[0]
+        latest = con.execute(statement("latest_date")).fetchone()[0]
         incoming = pl.DataFrame(  # noqa: F841 - read by name by the statement
             [(v.table_name, column, present, v.values_parsed.get(column, 0))
              for v in validations for column, present in v.values_present.items()],
@@ -235,7 +236,7 @@ def load_shard(plan: ShardPlan, shard: int, run_id: str) -> ShardLoad:
 
 
 def evaluate_shard(plan: ShardPlan, shard: int, run_id: str, source_path: str, parameters: dict,
-                   period_start: str, period_end: str, unusable: list[str]) -> int:
+                   period_start: str, period_end: str, data_end: str, unusable: list[str]) -> int:
     """Cohort and rules of one shard, with the run's parameters, period and unusable tables; returns
     the shard's cohort size. work.* is rebuilt from staging, so a re-run gives the same rows."""
     from cramp_audit.config import set_parameters
@@ -244,7 +245,8 @@ def evaluate_shard(plan: ShardPlan, shard: int, run_id: str, source_path: str, p
     con = connect(plan.shard_db(shard))
     try:
         con.begin()
-        set_parameters(con, parameters, date.fromisoformat(period_start), date.fromisoformat(period_end))
+        set_parameters(con, parameters, date.fromisoformat(period_start), date.fromisoformat(period_end),
+                       data_end=date.fromisoformat(data_end))
         evaluate(con, run_id, source_path, unusable_tables=unusable)
         [(cohort,)] = con.execute(sql_text("summary/cohort_size.sql")).fetchall()
         con.commit()
@@ -259,8 +261,7 @@ def merge(con: duckdb.DuckDBPyConnection, plan: ShardPlan, run_id: str, source_p
     transaction: nothing is published until the run commits), then the run-wide rows settled and the
     decider run over all shards with the previous run's rates, exactly as a single run does."""
     from cramp_audit.load import insert_frame
-    from cramp_audit.rules_engine import _table_exists
-    from schemas.validate import unusable_table_quality
+    from cramp_audit.schemas.validate import unusable_table_quality
 
     aliases = [f"shard_{k}" for k in range(plan.shards)]
     for k, alias in enumerate(aliases):
@@ -270,15 +271,13 @@ def merge(con: duckdb.DuckDBPyConnection, plan: ShardPlan, run_id: str, source_p
     con.execute(sql_text("shards/merge_begin.sql").format(first=aliases[0]))
     for alias in aliases:
         con.execute(sql_text("shards/merge_shard.sql").format(alias=alias))
-    run_sql_file(con, "shards/merge_settle.sql")
-    insert_frame(con, "work_insert.sql", "data_quality",
+    con.execute(sql_text("shards/merge_settle.sql"))
+    insert_frame(con, "work_insert", "data_quality",
                  unusable_table_quality({name: rows_read.get(name, 0) for name in unusable}), run_id)
     _insert_unusable(con, unusable)
     set_variable(con, "run_id", run_id, "VARCHAR")
     set_variable(con, "source_path", source_path, "VARCHAR")
-    has_history = _table_exists(con, "audit", "runs") and _table_exists(con, "audit", "rule_results")
-    run_sql_file(con, "previous_rates.sql" if has_history else "previous_rates_none.sql")
-    run_sql_file(con, "decide.sql")
+    run_stage(con, "decide")
 
 
 def detach(con: duckdb.DuckDBPyConnection, plan: ShardPlan) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from schemas.spec import TABLES_BY_NAME, unusable_tables
+from cramp_audit.schemas.spec import TABLES_BY_NAME, unusable_tables
 
 if TYPE_CHECKING:
     from cramp_audit.pipeline import AuditRequest, RunSummary
+    from cramp_audit.transforms.base import Extract
     from cramp_audit.validation_summary import TableCounts
-    from transforms.base import Extract
 
 
 def validation_table(extract: Extract, counts: list[TableCounts]) -> str:

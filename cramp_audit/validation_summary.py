@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from schemas.checks import REJECTED
-from schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES_BY_NAME, absent_tables
-from schemas.validate import TableValidation
-from transforms.base import Extract, ExtractError
+from cramp_audit.schemas.checks import REJECTED
+from cramp_audit.schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, TABLES_BY_NAME, absent_tables
+from cramp_audit.schemas.validate import TableValidation
+from cramp_audit.transforms.base import Extract, ExtractError
 
 
 @dataclass(frozen=True)

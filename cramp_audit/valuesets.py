@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-import sql
-from cramp_audit.db import sql_text
+from cramp_audit import sql
+from cramp_audit.stages import statement
 
 VALUESETS_DIR = Path(sql.__file__).parent / "valuesets"
 
@@ -26,6 +26,8 @@ REF_TABLES: dict[str, str] = {
     "dose_form_units": "dose_form_units.csv",          # dose units that count tablets / capsules
     "lab_thresholds": "lab_thresholds.csv",            # per-unit "low" and plausible ref_low range
     "text_results": "text_results.csv",                # "<x" / ">x" / non-value result text patterns
+    "order_statuses": "order_statuses.csv",            # status spelling -> token; counts / closed (rules-v2.md)
+    "index_code_kinds": "index_code_kinds.csv",        # LEG_CRAMPS code -> leg-specific / general
 }
 NUMERIC_COLUMNS = {
     "unit_conversions": ("factor",),
@@ -54,7 +56,7 @@ def load_value_sets(con: duckdb.DuckDBPyConnection) -> str:
     from the shipped CSVs; returns their checksum. Runs inside the caller's transaction if one is
     open."""
     for table, file_name in REF_TABLES.items():
-        con.execute(sql_text("ref_table_from_csv.sql").format(table=table), {"path": str(VALUESETS_DIR / file_name)})
+        con.execute(statement("ref_table_from_csv").format(table=table), {"path": str(VALUESETS_DIR / file_name)})
         for column in NUMERIC_COLUMNS.get(table, ()):
-            con.execute(sql_text("ref_column_as_double.sql").format(table=table, column=column))
+            con.execute(statement("ref_column_as_double").format(table=table, column=column))
     return value_sets_checksum()

@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-
-from data_samples.rng import Rng
-from data_samples.scenarios import CONCEPTS, Concept
+from cramp_audit.data_samples.rng import Rng
+from cramp_audit.data_samples.scenarios import CONCEPTS, Concept
 
 # Yearly rates of background rows per patient (about 48 rows over five years, patient row included).
 RATES_PER_YEAR = {"encounters": 2.4, "diagnoses": 1.1, "medications": 2.0, "labs": 3.2, "procedures": 0.8}
@@ -39,14 +38,15 @@ def _c(table: str, system: str, code: str, description: str, **kw: object) -> Co
     return Concept(table, system, code, description, None, **kw)  # type: ignore[arg-type]
 
 
-def _dx(code: str, description: str, weight: int, *, system: str = "ICD10CM", chronic: bool = True) -> MenuItem:
-    return MenuItem(_c("diagnoses", system, code, description), weight, chronic=chronic)
+def _dx(code: str, description: str, weight: int, *, system: str = "ICD10CM", chronic: bool = True,
+        neutral: bool = True) -> MenuItem:
+    return MenuItem(_c("diagnoses", system, code, description), weight, neutral=neutral, chronic=chronic)
 
 
 def _drug(code: str, description: str, weight: int, dose: float, freq: float, *, chronic: bool = True,
-          unit: str = "mg", route: str = "oral") -> MenuItem:
+          unit: str = "mg", route: str = "oral", neutral: bool = True) -> MenuItem:
     return MenuItem(_c("medications", "RXNORM", code, description, unit=unit, route=route), weight, dose=dose,
-                    freq=freq, chronic=chronic)
+                    freq=freq, chronic=chronic, neutral=neutral)
 
 
 def _loinc(code: str, description: str, unit: str, ref: tuple[float | None, float | None],
@@ -74,10 +74,11 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         _dx("E03.9", "Hypothyroidism, unspecified", 5),
         _dx("J45.909", "Unspecified asthma, uncomplicated", 4),
         _dx("J06.9", "Acute upper respiratory infection, unspecified", 10, chronic=False),
-        _dx("M17.11", "Unilateral primary osteoarthritis, right knee", 4),
+        # rules-v2.md PAIN_INDICATION (LC-NSAID-ELDERLY exclusion): rule-relevant since rule pack v2
+        _dx("M17.11", "Unilateral primary osteoarthritis, right knee", 4, neutral=False),
         _dx("Z00.00", "Encounter for general adult medical examination without abnormal findings", 8,
             chronic=False),
-        _dx("M54.50", "Low back pain, unspecified", 5, chronic=False),
+        _dx("M54.50", "Low back pain, unspecified", 5, chronic=False, neutral=False),
         # Near miss: in the leg-cramps reference file but not in LEG_CRAMPS (only M62.831 is).
         _dx("M62.838", "Other muscle spasm", 1, chronic=False),
         _dx("38341003", "Hypertensive disorder, systemic arterial", 5, system="SNOMED"),
@@ -96,15 +97,16 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         _drug("29046", "lisinopril 10 MG Oral Tablet", 12, 10, 1),
         _drug("17767", "amlodipine 5 MG Oral Tablet", 8, 5, 1),
         _drug("6809", "metformin hydrochloride 500 MG Oral Tablet", 10, 500, 2),
-        _drug("617310", "atorvastatin 20 MG Oral Tablet", 10, 20, 1),
-        _drug("312961", "simvastatin 20 MG Oral Tablet", 4, 20, 1),
+        # CRAMP_PRECIPITANT (rules-v2.md LC-MED-REVIEW): rule-relevant since rule pack v2
+        _drug("617310", "atorvastatin 20 MG Oral Tablet", 10, 20, 1, neutral=False),
+        _drug("312961", "simvastatin 20 MG Oral Tablet", 4, 20, 1, neutral=False),
         _drug("10582", "levothyroxine sodium 0.1 MG Oral Tablet", 5, 0.1, 1),
         _drug("7646", "omeprazole 20 MG Delayed Release Oral Capsule", 6, 20, 1),
         _drug("36437", "sertraline 50 MG Oral Tablet", 4, 50, 1),
         _drug("979492", "losartan potassium 50 MG Oral Tablet", 4, 50, 1),
         _drug("161", "acetaminophen 500 MG Oral Tablet", 5, 500, 3, chronic=False),
         _drug("723", "amoxicillin 500 MG Oral Capsule", 5, 500, 3, chronic=False),
-        _drug("435", "albuterol 0.09 MG/ACTUAT Metered Dose Inhaler", 3, 0.18, 4, route="inhalation"),
+        _drug("435", "albuterol 0.09 MG/ACTUAT Metered Dose Inhaler", 3, 0.18, 4, route="inhalation", neutral=False),
         _relevant("furosemide_40", 3, dose=40, freq=1),
         _relevant("hctz_25", 4, dose=25, freq=1),
         _relevant("ibuprofen_400", 4, dose=400, freq=3, chronic=False),

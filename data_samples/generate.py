@@ -1,6 +1,6 @@
 """Seeded generator of canonical extracts with known answers.
 
-    python -m data_samples.generate --patients N --out DIR [--seed 42] [--format csv|parquet]
+    python -m cramp_audit.data_samples.generate --patients N --out DIR [--seed 42] [--format csv|parquet]
         [--bad-rows/--no-bad-rows] [--as-of 2026-06-30] [--history-years 5] [--cramp-fraction 0.04]
         [--chunk-patients 200000]
 
@@ -43,11 +43,10 @@ from typing import IO
 
 import polars as pl
 import pyarrow.parquet as pq
-
-from data_samples.background import PROVIDERS_PER_SITE, SITES, Background
-from data_samples.rng import Rng
-from data_samples.scenarios import CONCEPTS, CRAMP, CRAMP_CODES, FROM_CONCEPT, SCENARIOS
-from schemas.spec import TABLES
+from cramp_audit.data_samples.background import PROVIDERS_PER_SITE, SITES, Background
+from cramp_audit.data_samples.rng import Rng
+from cramp_audit.data_samples.scenarios import CONCEPTS, CRAMP, CRAMP_CODES, FROM_CONCEPT, SCENARIOS
+from cramp_audit.schemas.spec import TABLES
 
 EPOCH = date(1970, 1, 1)
 DEFAULT_AS_OF = date(2026, 6, 30)
@@ -59,7 +58,7 @@ AGE_MARGIN_YEARS = 0.02  # keep drawn ages ~1 week away from a template's age-ba
 BACKGROUND_DEATH_RATE = 0.025
 EXPECTATION_FILES = ("planted_deviations.csv", "expected_cohort.csv", "planted_scenarios.csv",
                      "expected_quarantine.csv")
-# The bundled sample: `python -m data_samples.generate --out data_samples/sample` + these arguments
+# The bundled sample: `python -m cramp_audit.data_samples.generate --out data_samples/sample` + these arguments
 # (README.md; a test regenerates it and compares the files).
 SAMPLE_DIR = Path(__file__).with_name("sample")
 SAMPLE_ARGUMENTS = ("--patients", "400", "--seed", "7", "--history-years", "1")
@@ -243,12 +242,13 @@ def _events_frame() -> pl.DataFrame:
                 "route_from_concept": e.route == FROM_CONCEPT,
                 "event_route": None if e.route == FROM_CONCEPT else e.route,
                 "value_low": e.value[0] if e.value else None, "value_high": e.value[1] if e.value else None,
+                "value_text": e.text,
             })
     return pl.DataFrame(rows, schema={
         "scenario": pl.Int64, "seq": pl.Int64, "table": pl.String, "concept": pl.String, "offset": pl.Int64,
         "end_offset": pl.Int64, "dose": pl.Float64, "freq": pl.Float64, "status": pl.String,
         "route_from_concept": pl.Boolean, "event_route": pl.String, "value_low": pl.Float64,
-        "value_high": pl.Float64})
+        "value_high": pl.Float64, "value_text": pl.String})
 
 
 def _cramp_slot(rng: Rng) -> pl.Expr:
@@ -316,7 +316,7 @@ class ScenarioRows:
         return rows.select(
             "idx", "day", "patient_id", "encounter_id", "code_system", "code", "description", order=SCENARIO_ORDER,
             collected_date="day",
-            value_numeric=(value * 100).round(0) / 100, value_text=pl.lit(None, dtype=pl.String), unit="unit",
+            value_numeric=(value * 100).round(0) / 100, value_text="value_text", unit="unit",
             ref_low="ref_low", ref_high="ref_high",
         )
 
@@ -422,7 +422,7 @@ BAD_ROWS: tuple[BadRow, ...] = (
            text_only=True),
     BadRow("duplicate_key", "medications", "rejected", "order_id",
            "exact copy of an earlier order (the first one is kept)", lambda r, c: {}),
-    BadRow("end_before_start", "medications", "repaired", "end_date", "end_date 10 days before start_date",
+    BadRow("end_before_start", "medications", "rejected", "end_date", "end_date 10 days before start_date",
            lambda r, c: {"order_id": _new_order(r, "B2"), "end_date": _shift(r["start_date"], -10),
                          "status": "completed"}),
     BadRow("negative_dose", "medications", "repaired", "dose_value", "dose_value negated",
@@ -581,7 +581,8 @@ def _no_bad_rows() -> pl.DataFrame:
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(prog="python -m data_samples.generate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m cramp_audit.data_samples.generate",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=42)

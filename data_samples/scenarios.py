@@ -1,7 +1,7 @@
 """Scenario templates: the leg-cramp patients the generator plants, and what the audit must say.
 
 Every template is a small timeline relative to the patient's index date (day 0 = the leg-cramps
-diagnosis that makes the index date) plus the exact set of rules (shared/spec/rules.md, default
+diagnosis that makes the index date) plus the exact set of rules (shared/spec/rules.md with rules-v2.md, default
 parameters) under which that timeline is a deviation. The generator applies each template to many
 patients at once; the timeline never depends on the patient, only lab values jitter inside ranges
 chosen well away from every threshold, so the expected outcome is the same for all of them.
@@ -168,8 +168,8 @@ period at age 18+, so they must not enter the cohort at all.
      lumbar MRI on day 120
  78  fasciculation_is_not_a_red_flag             WORKUP-EXCESS
      fasciculation dx day -10, lumbar MRI day 20
- 79  red_flag_older_than_lookback                WORKUP-EXCESS
-     radiculopathy dx on day -400, lumbar MRI day 20
+ 79  red_flag_older_than_lookback                REFERRAL-MISSED
+     radiculopathy dx on day -400 (unresolved: still a red flag, rule pack v2), lumbar MRI day 20
  80  red_flag_radiculopathy_referred             -
      radiculopathy day -60, MRI day 20, neurology referral day 25
  81  red_flag_neuropathy_not_referred            REFERRAL-MISSED
@@ -182,18 +182,18 @@ period at age 18+, so they must not enter the cohort at all.
      radiculopathy, referral to neurosurgeon only
  85  red_flag_foot_drop_after_index_referred     -
      foot drop dx day 50, MRI day 55, neurology referral day 60
- 86  dopaminergic_without_rls                    RLS-CONFUSION
-     ropinirole from day 20, no restless legs dx
- 87  dopaminergic_with_rls_same_day              -
-     restless legs dx and pramipexole both on day 15
- 88  dopaminergic_rls_diagnosed_after            RLS-CONFUSION
-     ropinirole day 20, restless legs dx only on day 40
- 89  dopaminergic_with_parkinsons                -
-     Parkinson's dx day -700, carbidopa/levodopa day 30 (excluded)
+ 86  dopaminergic_without_rls                    RLS-CONFUSION FERRITIN-RLS
+     ropinirole from day 20, no restless legs dx, no ferritin
+ 87  dopaminergic_with_rls_same_day              FERRITIN-RLS
+     restless legs dx and pramipexole both on day 15, no ferritin
+ 88  dopaminergic_rls_diagnosed_after            RLS-CONFUSION FERRITIN-RLS
+     ropinirole day 20, restless legs dx only on day 40, no ferritin
+ 89  dopaminergic_with_parkinsons                FERRITIN-RLS
+     Parkinson's dx day -700, carbidopa/levodopa day 30 (RLS-CONFUSION excluded), no ferritin
  90  dopaminergic_secondary_parkinsonism         -
-     vascular parkinsonism dx, ropinirole day 20 (excluded)
+     vascular parkinsonism dx, ropinirole day 20 (RLS-CONFUSION excluded), ferritin day 25
  91  dopaminergic_rls_snomed                     -
-     restless legs (SNOMED) day -50, rotigotine patch day 10
+     restless legs (SNOMED) day -50, rotigotine patch day 10, ferritin day -60
  92  dopaminergic_started_before_index           -
      ropinirole since day -100 (not a start in follow-up)
  93  nsaid_elderly                               NSAID-ELDERLY
@@ -216,13 +216,37 @@ period at age 18+, so they must not enter the cohort at all.
      age 75-89, ibuprofen day 5, dies on day 50
 102  multiple_deviations                         QUININE MG-EMPIRIC MG-DOSE ELECTROLYTES WORKUP-EXCESS NSAID-ELDERLY
      age 70-85, no labs, quinine, magnesium oxide 400 mg/day, ibuprofen, lumbar MRI
-103  child_with_cramps                           -
+103  gabapentin_without_ferritin                 FERRITIN-RLS
+     gabapentin from day 12, no ferritin
+104  restless_legs_ferritin_measured             -
+     restless legs dx day 20, ferritin day 30
+105  statin_without_medication_review            MED-REVIEW
+     atorvastatin 40 mg since day -200, nothing in 30 days
+106  statin_with_medication_review               -
+     atorvastatin since day -200, medication review day 10
+107  statin_stopped_after_index                  -
+     atorvastatin since day -200, stopped day 15
+108  quinine_order_canceled_spellings            -
+     quinine orders 'Canceled', 'entered in error' and draft
+109  quinine_completed_31_days_before_index      -
+     quinine completed, no end date, started day -31
+110  mg_route_snomed_oral_route                  MG-EMPIRIC
+     magnesium oxide route "Oral route" from day 7, Mg normal day 0
+111  mgo_tablets_times_strength                  -
+     low Mg, 2 magnesium oxide 400 MG tablets once daily (800 mg/day)
+112  mg_text_result_below                        -
+     Mg only as text "<0.5" day 0 is a low result; magnesium oxide day 3
+113  cramps_already_diagnosed                    -
+     cramp dx day -340 (before the period): not an incident case, no labs
+114  deceased_day_10_no_labs                     -
+     cramp dx only, dies on day 10 (windows cut short: not evaluable)
+115  child_with_cramps                           -
      (not in cohort) age 11-15, cramps and quinine inside the period
-104  cramps_before_period_only                   -
+116  cramps_before_period_only                   -
      (not in cohort) cramp dx and quinine on day -400 only
-105  died_before_period_with_cramps              -
+117  died_before_period_with_cramps              -
      (not in cohort) cramp dx day -500, dies day -450
-106  muscle_spasm_not_leg_cramps                 -
+118  muscle_spasm_not_leg_cramps                 -
      (not in cohort) M62.838 "other muscle spasm" + quinine
 """
 
@@ -234,7 +258,7 @@ _NAME_WIDTH = 44
 RULE_IDS: tuple[str, ...] = (
     "LC-QUININE", "LC-MG-EMPIRIC", "LC-MG-RENAL", "LC-MG-DOSE", "LC-BACLOFEN-TITRATION",
     "LC-CIRRHOSIS-DIURETIC", "LC-ELECTROLYTES", "LC-DEFICIENCY-UNTREATED", "LC-WORKUP-EXCESS",
-    "LC-REFERRAL-MISSED", "LC-RLS-CONFUSION", "LC-NSAID-ELDERLY",
+    "LC-REFERRAL-MISSED", "LC-RLS-CONFUSION", "LC-NSAID-ELDERLY", "LC-FERRITIN-RLS", "LC-MED-REVIEW",
 )
 
 
@@ -386,6 +410,12 @@ CONCEPTS: dict[str, Concept] = {
     "naproxen_500": _drug("198014", "naproxen 500 MG Oral Tablet", ("drugs_otc_analgesics_nsaids.csv", "nsaid")),
     "acetaminophen": _drug("161", "acetaminophen 500 MG Oral Tablet",
                            ("drugs_otc_analgesics_nsaids.csv", "acetaminophen")),
+    # rule pack v2 (rules-v2.md)
+    "mgo_400_tablets": _drug("198741", "magnesium oxide 400 MG Oral Tablet", (_MG, "magnesium_oral_supplement_scd"),
+                             unit="tablet"),
+    "gabapentin": _drug("25480", "gabapentin", ("drugs_rls_dopaminergic_and_alpha2delta.csv",
+                                                "alpha2delta_ligand_rls")),
+    "atorvastatin_40": _drug("617311", "atorvastatin 40 MG Oral Tablet", ("drugs_cramp_precipitants.csv", "statin")),
     # labs (one concept per unit / reference-range variant)
     "potassium": _loinc("2823-3", _K_SERUM, "potassium", "mmol/L", (3.5, 5.2)),
     "potassium_meq_no_ref": _loinc("2823-3", _K_SERUM, "potassium", "meq/L", (None, None)),
@@ -401,6 +431,7 @@ CONCEPTS: dict[str, Concept] = {
     "magnesium_rbc": _loinc("2597-3", "Magnesium [Moles/volume] in Red Blood Cells", "magnesium_other_specimen",
                             "mmol/L", (1.65, 2.65)),
     "egfr": _loinc("98979-8", _EGFR, "egfr_ckd_epi_2021", "mL/min/{1.73_m2}", (60.0, None)),
+    "ferritin": _loinc("2276-4", "Ferritin [Mass/volume] in Serum or Plasma", "ferritin", "ng/mL", (30.0, 400.0)),
     # procedures
     "mri_lumbar": _proc("CPT", "72148", "MRI lumbar spinal canal and contents, without contrast",
                         (_WORKUP, "imaging_lumbar_spine_mri")),
@@ -443,6 +474,7 @@ class Event:
     status: str | None = None  # medications
     route: str | None = FROM_CONCEPT  # medications; None = route missing
     value: tuple[float, float] | None = None  # labs: value drawn uniformly in [low, high]
+    text: str | None = None  # labs: a result given only as text ("<0.5"), no value
 
     @property
     def table(self) -> str:
@@ -461,6 +493,10 @@ def rx(concept: str, day: int, dose: float | None, freq: float | None, *, end: i
 
 def lab(concept: str, day: int, low: float, high: float) -> Event:
     return Event(concept, day, value=(low, high))
+
+
+def lab_text(concept: str, day: int, text: str) -> Event:
+    return Event(concept, day, text=text)
 
 
 def proc(concept: str, day: int) -> Event:
@@ -684,7 +720,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     _s("workup_after_window", "lumbar MRI on day 120", "", (*ROUTINE, proc("mri_lumbar", 120))),
     _s("fasciculation_is_not_a_red_flag", "fasciculation dx day -10, lumbar MRI day 20", "LC-WORKUP-EXCESS",
        (*ROUTINE, dx("fasciculation", -10), proc("mri_lumbar", 20))),
-    _s("red_flag_older_than_lookback", "radiculopathy dx on day -400, lumbar MRI day 20", "LC-WORKUP-EXCESS",
+    _s("red_flag_older_than_lookback",
+       "radiculopathy dx on day -400 (unresolved: still a red flag, rule pack v2), lumbar MRI day 20",
+       "LC-REFERRAL-MISSED",
        (*ROUTINE, dx("radiculopathy_lumbar", -400), proc("mri_lumbar", 20))),
     _s("red_flag_radiculopathy_referred", "radiculopathy day -60, MRI day 20, neurology referral day 25", "",
        (*ROUTINE, dx("radiculopathy_lumbar", -60), proc("mri_lumbar", 20), proc("referral_neurology", 25)),
@@ -701,18 +739,24 @@ SCENARIOS: tuple[Scenario, ...] = (
     _s("red_flag_foot_drop_after_index_referred", "foot drop dx day 50, MRI day 55, neurology referral day 60", "",
        (*ROUTINE, dx("foot_drop", 50), proc("mri_lumbar", 55), proc("referral_neurology", 60))),
     # dopaminergic agents: restless legs, not cramps
-    _s("dopaminergic_without_rls", "ropinirole from day 20, no restless legs dx", "LC-RLS-CONFUSION",
+    _s("dopaminergic_without_rls", "ropinirole from day 20, no restless legs dx, no ferritin",
+       "LC-RLS-CONFUSION LC-FERRITIN-RLS",
        (*ROUTINE, rx("ropinirole_025", 20, 0.25, 1)), weight=2),
-    _s("dopaminergic_with_rls_same_day", "restless legs dx and pramipexole both on day 15", "",
+    _s("dopaminergic_with_rls_same_day", "restless legs dx and pramipexole both on day 15, no ferritin",
+       "LC-FERRITIN-RLS",
        (*ROUTINE, dx("restless_legs", 15), rx("pramipexole_0125", 15, 0.125, 1))),
-    _s("dopaminergic_rls_diagnosed_after", "ropinirole day 20, restless legs dx only on day 40", "LC-RLS-CONFUSION",
+    _s("dopaminergic_rls_diagnosed_after", "ropinirole day 20, restless legs dx only on day 40, no ferritin",
+       "LC-RLS-CONFUSION LC-FERRITIN-RLS",
        (*ROUTINE, rx("ropinirole_025", 20, 0.25, 1), dx("restless_legs", 40))),
-    _s("dopaminergic_with_parkinsons", "Parkinson's dx day -700, carbidopa/levodopa day 30 (excluded)", "",
+    _s("dopaminergic_with_parkinsons",
+       "Parkinson's dx day -700, carbidopa/levodopa day 30 (RLS-CONFUSION excluded), no ferritin", "LC-FERRITIN-RLS",
        (*ROUTINE, dx("parkinsons", -700), rx("carbidopa_levodopa", 30, 1, 3))),
-    _s("dopaminergic_secondary_parkinsonism", "vascular parkinsonism dx, ropinirole day 20 (excluded)", "",
-       (*ROUTINE, dx("parkinsonism_vascular", -200), rx("ropinirole_025", 20, 0.25, 1))),
-    _s("dopaminergic_rls_snomed", "restless legs (SNOMED) day -50, rotigotine patch day 10", "",
-       (*ROUTINE, dx("restless_legs_snomed", -50), rx("rotigotine_patch", 10, 1, 1))),
+    _s("dopaminergic_secondary_parkinsonism",
+       "vascular parkinsonism dx, ropinirole day 20 (RLS-CONFUSION excluded), ferritin day 25", "",
+       (*ROUTINE, dx("parkinsonism_vascular", -200), rx("ropinirole_025", 20, 0.25, 1),
+        lab("ferritin", 25, 40, 200))),
+    _s("dopaminergic_rls_snomed", "restless legs (SNOMED) day -50, rotigotine patch day 10, ferritin day -60", "",
+       (*ROUTINE, dx("restless_legs_snomed", -50), rx("rotigotine_patch", 10, 1, 1), lab("ferritin", -60, 40, 200))),
     _s("dopaminergic_started_before_index", "ropinirole since day -100 (not a start in follow-up)", "",
        (*ROUTINE, rx("ropinirole_025", -100, 0.25, 1))),
     # NSAIDs in older patients
@@ -738,6 +782,32 @@ SCENARIOS: tuple[Scenario, ...] = (
        "LC-QUININE LC-MG-EMPIRIC LC-MG-DOSE LC-ELECTROLYTES LC-WORKUP-EXCESS LC-NSAID-ELDERLY",
        (CRAMP_DX, rx("quinine_324", 5, 324, 1, end=35), rx("mgo_400", 6, 400, 1), rx("ibuprofen_400", 7, 400, 3),
         proc("mri_lumbar", 20)), age=(70, 85)),
+    # rule pack v2 (rules-v2.md)
+    _s("gabapentin_without_ferritin", "gabapentin from day 12, no ferritin", "LC-FERRITIN-RLS",
+       (*ROUTINE, rx("gabapentin", 12, 300, 3))),
+    _s("restless_legs_ferritin_measured", "restless legs dx day 20, ferritin day 30", "",
+       (*ROUTINE, dx("restless_legs", 20), lab("ferritin", 30, 40, 200))),
+    _s("statin_without_medication_review", "atorvastatin 40 mg since day -200, nothing in 30 days", "LC-MED-REVIEW",
+       (*ROUTINE, rx("atorvastatin_40", -200, 40, 1)), weight=3),
+    _s("statin_with_medication_review", "atorvastatin since day -200, medication review day 10", "",
+       (*ROUTINE, rx("atorvastatin_40", -200, 40, 1), proc("medication_review", 10))),
+    _s("statin_stopped_after_index", "atorvastatin since day -200, stopped day 15", "",
+       (*ROUTINE, rx("atorvastatin_40", -200, 40, 1, end=15))),
+    _s("quinine_order_canceled_spellings", "quinine orders 'Canceled', 'entered in error' and draft", "",
+       (*ROUTINE, rx("quinine_324", 10, 324, 1, status="Canceled"),
+        rx("quinine_324", 20, 324, 1, status="entered in error"), rx("quinine_324", 30, 324, 1, status="draft"))),
+    _s("quinine_completed_31_days_before_index", "quinine completed, no end date, started day -31", "",
+       (*ROUTINE, rx("quinine_324", -31, 324, 1, status="completed"))),
+    _s("mg_route_snomed_oral_route", 'magnesium oxide route "Oral route" from day 7, Mg normal day 0', "LC-MG-EMPIRIC",
+       (*ROUTINE, rx("mgo_400", 7, 400, 2, route="Oral route"))),
+    _s("mgo_tablets_times_strength", "low Mg, 2 magnesium oxide 400 MG tablets once daily (800 mg/day)", "",
+       (*ROUTINE_LOW_MG, rx("mgo_400_tablets", 2, 2, 1))),
+    _s("mg_text_result_below", 'Mg only as text "<0.5" day 0 is a low result; magnesium oxide day 3', "",
+       (CRAMP_DX, K_NORMAL, lab_text("magnesium", 0, "<0.5"), rx("mgo_400", 3, 400, 2))),
+    _s("cramps_already_diagnosed", "cramp dx day -340 (before the period): not an incident case, no labs", "",
+       (dx(CRAMP, -340), CRAMP_DX)),
+    _s("deceased_day_10_no_labs", "cramp dx only, dies on day 10 (windows cut short: not evaluable)", "",
+       (CRAMP_DX,), death_day=10),
     # leg cramps that must NOT make a cohort patient
     _s("child_with_cramps", "(not in cohort) age 11-15, cramps and quinine inside the period", "",
        (CRAMP_DX, rx("quinine_324", 5, 324, 1, end=20)), weight=2, age=(11, 15), cohort=False),

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from cramp_audit.flows import local_server, quiet
+from cramp_audit.flows.local_server import uses_server  # noqa: F401 - where the command line asks it
+from cramp_audit.transforms.base import ExtractError
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from cramp_audit import ledger, pipeline
 from cramp_audit.db import first_line
 from cramp_audit.pipeline import AuditRequest, RunSummary
-from flows import local_server, quiet
-from flows.local_server import uses_server  # noqa: F401 - where the command line asks it
-from transforms.base import ExtractError
 
 
 def _is_transient(task: Any, task_run: Any, state: Any) -> bool:

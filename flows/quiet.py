@@ -8,9 +8,10 @@ import logging
 import os
 import traceback
 
+from cramp_audit.transforms.base import ExtractError
+
 from cramp_audit.config import ConfigError
 from cramp_audit.db import DatabaseBusyError, NotADatabaseError
-from transforms.base import ExtractError
 
 # The errors `cramp-audit` reports as one line (exit 2, or 3 for a busy database), with or without Prefect.
 REFUSALS: tuple[type[Exception], ...] = (ExtractError, ConfigError, NotADatabaseError, DatabaseBusyError)

@@ -64,9 +64,12 @@ def _done(futures: Iterable[PrefectFuture], what: str, total: int) -> list[Any]:
 
 @flow(name="cramp-audit-sharded", log_prints=False, persist_result=False)
 def sharded_flow(request: dict[str, Any], run_id: str) -> dict[str, Any]:
-    from cramp_audit.config import audit_period
+    from datetime import timedelta
+
+    from cramp_audit.schemas.spec import unusable_tables
+
+    from cramp_audit.config import DEFAULT_PERIOD_DAYS, ConfigError, set_parameters
     from cramp_audit.valuesets import load_value_sets
-    from schemas.spec import unusable_tables
 
     req = AuditRequest(**request)
     logger = get_run_logger()
@@ -86,13 +89,22 @@ def sharded_flow(request: dict[str, Any], run_id: str) -> dict[str, Any]:
     loaded = {t: sum(s.rows_loaded.get(t, 0) for s in loads) for t in plan.tables}
     unusable = unusable_tables(loaded)
     latest = [date.fromisoformat(s.latest_date) for s in loads if s.latest_date]
-    run.period_start, run.period_end = audit_period(req.period_start, req.period_end,
-                                                    lambda: max(latest) if latest else None)
+    data_end = max(latest) if latest else None
+    if req.period_end is None and data_end is None:
+        raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "
+                          "give --period-start and --period-end")
+    run.period_end = req.period_end or data_end
+    run.period_start = req.period_start or run.period_end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    if run.period_start > run.period_end:
+        raise ConfigError(f"the audit period starts ({run.period_start}) after it ends ({run.period_end})")
+    run.latest_data_date = data_end or run.period_end
     cohorts = _done([evaluate_task.submit(plan, k, run_id, run.source_path, run.parameters,
-                                          run.period_start.isoformat(), run.period_end.isoformat(), unusable)
+                                          run.period_start.isoformat(), run.period_end.isoformat(),
+                                          run.latest_data_date.isoformat(), unusable)
                      for k in range(n)], "evaluated", n)
     logger.info(f"merging {n} shards into {req.db_path}")
     run.value_sets_checksum = load_value_sets(con)
+    set_parameters(con, run.parameters, run.period_start, run.period_end, data_end=run.latest_data_date)
     shards.merge(con, plan, run_id, run.source_path, unusable, read)
     table_summary = shards.table_summary(con)
     published = pipeline.publish(req, run_id, logger.info)
@@ -107,7 +119,7 @@ def sharded_flow(request: dict[str, Any], run_id: str) -> dict[str, Any]:
 def refuse_without_server(request: AuditRequest) -> None:
     """A real cluster's workers must report to one Prefect server: without PREFECT_API_URL each worker
     would start a temporary server of its own, and its logs would never reach this terminal."""
-    from flows.local_server import uses_server
+    from cramp_audit.flows.local_server import uses_server
 
     if request.dask_address and not uses_server():
         raise ClusterUsageError(f"--dask {request.dask_address} needs PREFECT_API_URL set to a Prefect server "
@@ -119,8 +131,9 @@ def run_sharded(request: AuditRequest, progress: pipeline.Progress) -> RunSummar
     after the run (the shards' databases are only a means to the merged one)."""
     import shutil
 
+    from cramp_audit.flows import local_server, quiet
+
     from cramp_audit import ledger
-    from flows import local_server, quiet
 
     refuse_without_server(request)
     # The local cluster's scheduler runs in this process and its workers write to this terminal: Dask's

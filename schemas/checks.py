@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
-
-from schemas.spec import CODE_SYSTEMS, POLARS_DTYPES, Table
+from cramp_audit.schemas.spec import CODE_SYSTEMS, POLARS_DTYPES, Table
 
 CHECKS_FILE = Path(__file__).with_name("checks.csv")
 REJECTED = "rejected"
@@ -145,6 +144,8 @@ def column_checks(table: Table, extract_date: date) -> list[RowCheck]:
         checks.append(check("encounter_id", "other_patient", lambda: pl.col(ENCOUNTER_OWN)))
     if table.date_columns_ordered:
         start, end = table.date_columns_ordered
+        # rules-v2.md: an order's end date before its start is rejected, not nulled (a nulled end would
+        # make the order look open for a year): the action is medications' row of checks.csv.
         checks.append(check(end, "before_start", lambda s=start, e=end: pl.col(e) >= pl.col(s)))
     return checks
 

@@ -1,8 +1,8 @@
 """pandera model of diagnoses: the column checks of schemas/spec.py (known patient and code
 system, plausible dates) and nothing table-specific."""
 
-from schemas.checks import RowCheck
-from schemas.spec import DIAGNOSES
+from cramp_audit.schemas.checks import RowCheck
+from cramp_audit.schemas.spec import DIAGNOSES
 
 TABLE = DIAGNOSES
 

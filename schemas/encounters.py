@@ -1,8 +1,8 @@
 """pandera model of encounters: the column checks of schemas/spec.py (unique encounter_id,
 known patient, end not before start) and nothing table-specific."""
 
-from schemas.checks import RowCheck
-from schemas.spec import ENCOUNTERS
+from cramp_audit.schemas.checks import RowCheck
+from cramp_audit.schemas.spec import ENCOUNTERS
 
 TABLE = ENCOUNTERS
 

@@ -1,9 +1,9 @@
 """pandera model of medications: unique order_id; doses and frequencies must be positive and
 units known, else that one field is nulled (the order itself is still good evidence)."""
 
-from schemas.checks import RowCheck, known_unit, one_of, positive
-from schemas.spec import MEDICATION_STATUSES, MEDICATIONS
-from schemas.units import known_units
+from cramp_audit.schemas.checks import RowCheck, known_unit, one_of, positive
+from cramp_audit.schemas.spec import MEDICATION_STATUSES, MEDICATIONS
+from cramp_audit.schemas.units import known_units
 
 TABLE = MEDICATIONS
 

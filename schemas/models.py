@@ -7,9 +7,8 @@ from datetime import date
 from types import ModuleType
 
 import pandera.polars as pa
-
-from schemas import diagnoses, encounters, labs, medications, patients, procedures
-from schemas.checks import RowCheck, build_schema, column_checks
+from cramp_audit.schemas import diagnoses, encounters, labs, medications, patients, procedures
+from cramp_audit.schemas.checks import RowCheck, build_schema, column_checks
 
 TABLE_MODULES: dict[str, ModuleType] = {
     m.TABLE.name: m for m in (patients, encounters, diagnoses, medications, labs, procedures)

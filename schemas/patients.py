@@ -1,9 +1,8 @@
 """pandera model of patients: unique key, dates, sex; death before birth cannot be placed (rejected)."""
 
 import polars as pl
-
-from schemas.checks import RowCheck, one_of, row_check
-from schemas.spec import PATIENTS, SEXES
+from cramp_audit.schemas.checks import RowCheck, one_of, row_check
+from cramp_audit.schemas.spec import PATIENTS, SEXES
 
 TABLE = PATIENTS
 

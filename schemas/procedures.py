@@ -1,7 +1,7 @@
 """pandera model of procedures (imaging, tests, referrals): the column checks of schemas/spec.py."""
 
-from schemas.checks import RowCheck
-from schemas.spec import PROCEDURES
+from cramp_audit.schemas.checks import RowCheck
+from cramp_audit.schemas.spec import PROCEDURES
 
 TABLE = PROCEDURES
 

@@ -16,12 +16,21 @@ from datetime import date
 
 import pandera.polars as pa
 import polars as pl
+from cramp_audit.schemas.checks import (
+    ENCOUNTER_KNOWN,
+    ENCOUNTER_OWN,
+    KEY_FIRST,
+    PATIENT_KNOWN,
+    REJECTED,
+    REPAIRED,
+    RowCheck,
+    raw,
+)
+from cramp_audit.schemas.code_systems import canonical_system_column
+from cramp_audit.schemas.models import checks_for, schema_for
+from cramp_audit.schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME, USABLE_ROWS_CHECK
+from cramp_audit.schemas.statuses import normalised_status
 from pandera.errors import SchemaErrors
-
-from schemas.checks import ENCOUNTER_KNOWN, ENCOUNTER_OWN, KEY_FIRST, PATIENT_KNOWN, REJECTED, REPAIRED, RowCheck, raw
-from schemas.code_systems import canonical_system_column
-from schemas.models import checks_for, schema_for
-from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME, USABLE_ROWS_CHECK
 
 ROW_INDEX = "_row_index"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
@@ -113,7 +122,7 @@ def _typed(frame: pl.DataFrame, table_name: str, flags: dict[str, pl.Series | pl
     if "sex" in table.column_names:
         exprs.append(pl.col("sex").str.to_uppercase())
     if "status" in table.column_names:
-        exprs.append(pl.col("status").str.to_lowercase())
+        exprs.append(normalised_status(pl.col("status")))  # rules-v2.md status synonyms
     exprs += [flag.alias(name) for name, flag in flags.items()]
     return frame.with_columns(exprs).with_row_index(ROW_INDEX)
 

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-
-from schemas.spec import IDENTIFIER_COLUMN_WORDS, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME
-from transforms.base import Skipped
-from transforms.registry import open_extract
+from cramp_audit.schemas.spec import IDENTIFIER_COLUMN_WORDS, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME
+from cramp_audit.transforms.base import Skipped
+from cramp_audit.transforms.registry import open_extract
 
 EXTERNAL = Path("/work/shared/data/external")
 

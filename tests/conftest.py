@@ -39,8 +39,7 @@ def prefect_server(tmp_path_factory):
     """One Prefect server for the session (started as `cramp-audit run` starts its local one): flows run
     in this process use it, and so do subprocesses given its URL. Yields the API URL."""
     import prefect.context
-
-    from flows import local_server
+    from cramp_audit.flows import local_server
 
     home = tmp_path_factory.mktemp("prefect-server-home")
     with pytest.MonkeyPatch.context() as patch:

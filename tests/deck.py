@@ -11,8 +11,9 @@ Time runs from one index date (INDEX, "day 0"); day(n) is n days after it. The d
 period is the calendar year around it, so follow-up never falls outside the data.
 
 audit_deck() is the ONE place rows reach the database: it writes them as canonical CSV files and
-runs the real ingest (canonical adapter, pandera validation, load, value sets, derived lab values),
-then set_parameters and evaluate.
+runs the real ingest (canonical adapter, pandera validation, the schema and load stages, value sets),
+then set_parameters and evaluate (the stages prepare, rules and decide); Deck.publish is the run's
+publish stage.
 """
 
 from __future__ import annotations
@@ -29,15 +30,15 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
+from cramp_audit.schemas.spec import TABLES_BY_NAME
+from cramp_audit.transforms.registry import open_extract
 
-import sql
+from cramp_audit import ledger
 from cramp_audit.config import load_parameters, set_parameters
 from cramp_audit.load import load_source
 from cramp_audit.rules_engine import evaluate
-from schemas.spec import TABLES_BY_NAME
-from transforms.registry import open_extract
+from cramp_audit.stages import run_stage
 
-SQL_DIR = Path(sql.__file__).parent
 INDEX = date(2025, 3, 1)                               # every deck patient's leg-cramps diagnosis ("day 0")
 PERIOD = (date(2025, 1, 1), date(2025, 12, 31))        # the audit period the decks use
 
@@ -122,7 +123,7 @@ ARTERIAL_DUPLEX_CPT = "93925"       # duplex scan of lower extremity arteries (v
 # Rule pack v2 (issue 12, shared/spec/rules-v2.md) is written as tests before it is implemented.
 # Every v2 deck test that needs v2 carries V2_PENDING: strict, so each must fail on today's code
 # and the suite stays green on main. The implementation sets this one flag to False when it lands.
-RULE_PACK_V2_PENDING = True
+RULE_PACK_V2_PENDING = False
 V2_PENDING = pytest.mark.xfail(RULE_PACK_V2_PENDING, strict=True, reason="rule pack v2 not implemented yet")
 
 _ids = itertools.count(1)
@@ -268,16 +269,19 @@ class Deck:
                                                [order_id]).fetchall()}
 
     def lab_mmol(self, patient_id: str) -> list[float | None]:
-        return [r[0] for r in self.con.execute("SELECT value_mmol FROM staging.labs WHERE patient_id = ? "
+        return [r[0] for r in self.con.execute("SELECT value_mmol FROM work.lab_values WHERE patient_id = ? "
                                                "ORDER BY collected_date, source_row", [patient_id]).fetchall()]
 
     def publish(self, status: str = "succeeded") -> None:
-        """What the run does after evaluate (tests only): audit.runs row + work.* copied to audit.*."""
-        self.con.execute((SQL_DIR / "audit_tables.sql").read_text(encoding="utf-8"))
-        self.con.execute("INSERT INTO audit.runs (run_id, started_at, finished_at, status, source_path) "
-                         "VALUES (?, now(), now(), ?, ?)", [self.run_id, status, self.source_path])
-        for table in ("rules", "cohort", "cohort_attrition", "patient_rules", "rule_results", "deviations"):
-            self.con.execute(f"INSERT INTO audit.{table} SELECT * FROM work.{table}")
+        """The run's publish stage (work.* into audit.*) and its ledger row, closed as `status`
+        ("failed": rows a real run would not publish, so tests can check readers skip them)."""
+        record = ledger.RunRecord(self.run_id, self.source_path, "canonical")
+        ledger.start_run(self.con, record)
+        run_stage(self.con, "publish")
+        if status == "succeeded":
+            ledger.succeed_run(self.con, record)
+        else:
+            ledger.fail_run(self.con, record, f"deck run marked {status}")
 
 
 def audit_deck(rows: Sequence[Row], *, period: tuple[date, date] | None = PERIOD,
@@ -292,5 +296,5 @@ def audit_deck(rows: Sequence[Row], *, period: tuple[date, date] | None = PERIOD
     params = {**load_parameters(), **(parameters or {})}
     start, end = period if period else (None, None)
     set_parameters(con, params, start, end)
-    evaluate(con, run_id, source_path, unusable_tables=absent_tables)
+    evaluate(con, run_id, source_path)
     return Deck(con, run_id, source_path)

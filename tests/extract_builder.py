@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from schemas.spec import TABLES_BY_NAME
+from cramp_audit.schemas.spec import TABLES_BY_NAME
 
 DEFAULT_PATIENT = {"patient_id": "P1", "birth_date": "1950-01-01", "sex": "F", "site_id": "S1"}
 DEFAULT_DIAGNOSIS = {"patient_id": "P1", "code_system": "ICD10CM", "code": "R25.2", "recorded_date": "2025-03-01"}

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from html.parser import HTMLParser
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 import polars as pl
+
+from cramp_audit.db import initialise
 
 RUN_ID = "run-20240603-0600"
 OTHER_RUN_ID = "run-20240527-0600"
@@ -79,7 +80,7 @@ def site_statuses(ids: list[str], counts: dict[str, int]) -> list[tuple[str, str
 
 def build_audit_db(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
-    con.execute((resources.files("sql") / "audit_tables.sql").read_text(encoding="utf-8"))
+    initialise(con)
     insert_run(con)
     insert_rules_and_patients(con)
     insert_data_quality(con)
@@ -93,12 +94,13 @@ def insert_run(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "INSERT INTO audit.runs (run_id, started_at, finished_at, status, source_path, source_format,"
         " source_checksum, period_start, period_end, rule_pack_version, value_sets_checksum, parameters,"
-        " code_version, rows_read, rows_loaded, rows_quarantined, rows_repaired, rows_skipped, extract_date)"
+        " code_version, rows_read, rows_loaded, rows_quarantined, rows_repaired, rows_skipped, extract_date,"
+        " latest_data_date)"
         " VALUES (?, ?, ?, 'succeeded', ?, 'synthea', 'sha256:ab12', ?, ?, '1', 'sha256:cd34', ?, '0.1.0+g1a2b3c',"
-        " 10200, 10150, 30, 5, 20, ?)",
+        " 10200, 10150, 30, 5, 20, ?, ?)",
         [RUN_ID, datetime(2024, 6, 3, 6, 0, 1), datetime(2024, 6, 3, 6, 2, 45),
          "/data/extracts/north & east <2024-06>", date(2023, 6, 1), date(2024, 5, 31),
-         json.dumps(parameters), date(2024, 6, 1)],
+         json.dumps(parameters), date(2024, 6, 3), date(2024, 5, 31)],
     )
     con.executemany(
         "INSERT INTO audit.cohort_attrition (run_id, step_number, step, patients) VALUES (?, ?, ?, ?)",
@@ -136,6 +138,15 @@ def insert_rules_and_patients(con: duckdb.DuckDBPyConnection) -> None:
         " evidence FROM audit.deviations WHERE run_id = ? AND rule_id = 'LC-QUININE' ORDER BY patient_id LIMIT 1",
         [RUN_ID],
     )
+    # Changes against an earlier run: the first quinine patient's deviation persists, the rest are new.
+    con.execute(
+        "INSERT INTO audit.deviation_changes (run_id, rule_id, patient_id, change, previous_run_id, status,"
+        " previous_status)"
+        " SELECT run_id, rule_id, patient_id, CASE WHEN rule_id = 'LC-QUININE' AND patient_id = '000001'"
+        "  THEN 'persisting' ELSE 'new' END, ?, status, NULL"
+        " FROM audit.patient_rules WHERE run_id = ? AND status = 'deviation'",
+        [OTHER_RUN_ID, RUN_ID],
+    )
     # rule_results as the population decider derives them from patient_rules.
     con.execute(
         "INSERT INTO audit.rule_results (run_id, rule_id, denominator, exclusions, not_evaluable, deviations,"
@@ -149,6 +160,31 @@ def insert_rules_and_patients(con: duckdb.DuckDBPyConnection) -> None:
         "   ('deviation', 'met')), 0)"
         " FROM audit.patient_rules WHERE run_id = ? GROUP BY run_id, rule_id",
         [RUN_ID],
+    )
+    derive_rule_strata(con)
+
+
+def derive_rule_strata(con: duckdb.DuckDBPyConnection) -> None:
+    """RUN_ID's audit.rule_strata site slice as the decider derives it (decide/strata.sql: every rule x
+    every site, from patient_rules); called again by a test that changes the cohort or the statuses."""
+    con.execute("DELETE FROM audit.rule_strata WHERE run_id = ?", [RUN_ID])
+    con.execute(
+        "INSERT INTO audit.rule_strata"
+        " WITH sites AS (SELECT patient_id, coalesce(nullif(trim(site_id), ''), '(none)') AS value"
+        "                FROM audit.cohort WHERE run_id = $run_id),"
+        " cells AS (SELECT r.rule_id, s.value FROM audit.rules r, (SELECT DISTINCT value FROM sites) s"
+        "           WHERE r.run_id = $run_id),"
+        " counts AS (SELECT rule_id, value,"
+        "  count(*) FILTER (WHERE status <> 'not_applicable') AS denominator,"
+        "  count(*) FILTER (WHERE status = 'excluded') AS exclusions,"
+        "  count(*) FILTER (WHERE status = 'not_evaluable') AS not_evaluable,"
+        "  count(*) FILTER (WHERE status = 'deviation') AS deviations"
+        "  FROM audit.patient_rules JOIN sites USING (patient_id) WHERE run_id = $run_id GROUP BY ALL)"
+        " SELECT $run_id, c.rule_id, 'site', c.value, coalesce(n.denominator, 0), coalesce(n.exclusions, 0),"
+        "  coalesce(n.not_evaluable, 0), coalesce(n.deviations, 0),"
+        "  coalesce(n.deviations, 0) / nullif(coalesce(n.denominator - n.exclusions - n.not_evaluable, 0), 0)"
+        " FROM cells c LEFT JOIN counts n USING (rule_id, value)",
+        {"run_id": RUN_ID},
     )
 
 

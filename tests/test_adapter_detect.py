@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cramp_audit.transforms.base import ExtractError
+from cramp_audit.transforms.registry import detect_format
 
 from tests.adapter_assertions import EXTERNAL
-from transforms.base import ExtractError
-from transforms.registry import detect_format
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from cramp_audit.transforms.base import ExtractError
+from cramp_audit.transforms.registry import open_extract
 
 from cramp_audit.load import validate_extract
 from tests.adapter_assertions import (
@@ -24,8 +26,6 @@ from tests.adapter_assertions import (
     sql_rows,
     table_sizes,
 )
-from transforms.base import ExtractError
-from transforms.registry import open_extract
 
 SAMPLE = EXTERNAL / "fhir_r4_bulk_synthea_10pt"
 FIXTURE = Path(__file__).parent / "fixtures" / "fhir"

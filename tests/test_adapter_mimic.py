@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cramp_audit.transforms.base import ExtractError
 
 from tests.adapter_assertions import (
     EXTERNAL,
@@ -24,7 +25,6 @@ from tests.adapter_assertions import (
     sql_rows,
     table_sizes,
 )
-from transforms.base import ExtractError
 
 SAMPLE = EXTERNAL / "mimic_iv_demo_2_2"
 FIXTURE = Path(__file__).parent / "fixtures" / "mimic"

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cramp_audit.transforms.base import ExtractError
 
 from cramp_audit.cli import main
 from tests.adapter_assertions import read_to_end
-from transforms.base import ExtractError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MEDICATION_SOURCES = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cramp_audit.transforms.base import ExtractError
 
 from tests.adapter_assertions import (
     EXTERNAL,
@@ -22,7 +23,6 @@ from tests.adapter_assertions import (
     sql_rows,
     table_sizes,
 )
-from transforms.base import ExtractError
 
 SAMPLE = EXTERNAL / "synthea_csv_v3_0_0"
 FIXTURE = Path(__file__).parent / "fixtures" / "synthea"

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cramp_audit.schemas.checks import LEVELS, REJECTED, REPAIRED, REPORTED, catalogue, catalogued
+from cramp_audit.schemas.spec import OPTIONAL_TABLES, TABLES
+from cramp_audit.schemas.validate import TableValidator, unusable_table_quality
+from cramp_audit.transforms.registry import open_extract
 from results_snapshot import SOURCES, snapshot_path
 
 from cramp_audit.load import validate_extract
-from schemas.checks import LEVELS, REJECTED, REPAIRED, REPORTED, catalogue, catalogued
-from schemas.spec import OPTIONAL_TABLES, TABLES
-from schemas.validate import TableValidator, unusable_table_quality
 from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT_PATIENT, write_extract
-from transforms.registry import open_extract
 
 EXTRACT_DATE = date(2026, 1, 1)
 FIXTURES = Path(__file__).parent / "fixtures"

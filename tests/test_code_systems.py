@@ -11,14 +11,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cramp_audit.schemas.code_systems import code_system_token, code_systems, normalise_code, token_of
+from cramp_audit.schemas.spec import CODE_SYSTEMS, SOURCE_FILE, SOURCE_ROW
+from cramp_audit.sql.valuesets.build import canonical_code_system
+from cramp_audit.transforms.fhir import TOKENS_BY_TABLE
+from cramp_audit.transforms.registry import open_extract
 
 from cramp_audit.load import staging_rows, validate_extract
-from schemas.code_systems import code_system_token, code_systems, normalise_code, token_of
-from schemas.spec import CODE_SYSTEMS, SOURCE_FILE, SOURCE_ROW
-from sql.valuesets.build import canonical_code_system
 from tests.extract_builder import DEFAULT_DIAGNOSIS, write_extract
-from transforms.fhir import TOKENS_BY_TABLE
-from transforms.registry import open_extract
 
 EXTRACT_DATE = date(2026, 1, 1)
 VALUE_SETS = Path(__file__).resolve().parent.parent / "sql" / "valuesets"

@@ -62,7 +62,7 @@ def test_parameters_become_duckdb_variables() -> None:
 def test_default_period_is_the_365_days_ending_on_the_latest_date_in_the_extract() -> None:
     """rules.md: defaults: the 365 days that end on the latest date in the extract."""
     con = duckdb.connect()
-    con.execute((SQL_DIR / "staging.sql").read_text())
+    con.execute((SQL_DIR / "schema" / "staging.sql").read_text())
     con.execute("INSERT INTO staging.patients (patient_id, birth_date) VALUES ('p', DATE '1950-01-01')")
     con.execute("INSERT INTO staging.labs (patient_id, code_system, code, collected_date) "
                 "VALUES ('p', 'LOINC', '2823-3', DATE '2025-06-30')")
@@ -73,7 +73,7 @@ def test_default_period_is_the_365_days_ending_on_the_latest_date_in_the_extract
 
 def test_an_extract_without_dates_needs_an_explicit_period() -> None:
     con = duckdb.connect()
-    con.execute((SQL_DIR / "staging.sql").read_text())
+    con.execute((SQL_DIR / "schema" / "staging.sql").read_text())
     with pytest.raises(ConfigError, match="period"):
         set_parameters(con, load_parameters())
 

@@ -21,7 +21,8 @@ HOSTILE_PATIENT = "+cmd|' /C calc'!A0"
 HOSTILE_SITE = "=1+1"
 HYPERLINK = '=HYPERLINK("http://x","y")'
 DDE = "-2+3+cmd|' /C calc'!A0"
-CSV_FILES = ("rule_summary.csv", "rule_by_site.csv", "worklist.csv", "data_quality.csv")
+CSV_FILES = ("rule_summary.csv", "rule_by_stratum.csv", "rule_by_site.csv", "cohort_attrition.csv",
+             "worklist_internal.csv", "data_quality.csv")
 
 
 def read_cells(path: Path) -> list[dict[str, str]]:
@@ -45,7 +46,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     status = main(["run", str(source), "--format", "canonical", "--no-prefect",
                    "--db", str(root / "cramp.duckdb"), "--reports", str(root / "reports")])
     assert status == 0
-    [run_dir] = {path.parent for path in (root / "reports").glob("*/worklist.csv")}
+    [run_dir] = {path.parent for path in (root / "reports").glob("*/worklist_internal.csv")}
     return run_dir
 
 
@@ -59,7 +60,7 @@ def test_no_cell_of_any_report_csv_starts_as_a_formula(reports: Path) -> None:
 
 
 def test_hostile_values_are_kept_behind_an_apostrophe(reports: Path) -> None:
-    worklist = read_cells(reports / "worklist.csv")
+    worklist = read_cells(reports / "worklist_internal.csv")
     by_patient = {row["patient_id"]: row for row in worklist if row["rule_id"] == "LC-QUININE"}
     assert set(by_patient) == {"'" + HOSTILE_PATIENT, "'@P2", "P3"}
     # The explanation starts with the order's description; only the first character makes it a formula.
@@ -68,7 +69,7 @@ def test_hostile_values_are_kept_behind_an_apostrophe(reports: Path) -> None:
     assert by_patient["P3"]["explanation"].startswith("Quinine 300 mg")  # untouched
 
     by_site = read_cells(reports / "rule_by_site.csv")
-    assert len(by_site) == 12 and {row["site_id"] for row in by_site} == {"'" + HOSTILE_SITE}
+    assert len(by_site) == 14 and {row["site_id"] for row in by_site} == {"'" + HOSTILE_SITE}
 
 
 def test_numbers_stay_numbers(reports: Path) -> None:

@@ -37,7 +37,7 @@ def test_the_default_database_answers_the_analysts_plain_queries_when_opened_dir
     con = duckdb.connect(str(db), read_only=True)  # not cramp_audit.db.connect: no ATTACH, no USE
     try:
         assert con.execute("SELECT run_id, status FROM audit.runs").fetchall() == [(run_id, "succeeded")]
-        assert con.execute("SELECT count(*) FROM audit.latest_rule_results").fetchall() == [(12,)]
+        assert con.execute("SELECT count(*) FROM audit.latest_rule_results").fetchall() == [(14,)]
         assert con.execute("SELECT DISTINCT run_id FROM audit.latest_deviations").fetchall() == [(run_id,)]
         assert con.execute("SELECT count(*) > 0 FROM staging.patients").fetchall() == [(True,)]
     finally:
@@ -56,7 +56,7 @@ def test_the_duckdb_1_x_command_line_reads_a_database_a_run_wrote(audited):
     done = subprocess.run([str(DUCKDB_CLI), "-readonly", "-csv", "-noheader", str(db), "-c", queries],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stderr == "", done.stderr
-    assert done.stdout.splitlines() == ["1", "12,1", "[labs]", "OBJECT"]
+    assert done.stdout.splitlines() == ["1", "14,1", "[labs]", "OBJECT"]
 
 
 def test_a_database_file_in_duckdb_2_storage_keeps_working(tmp_path):

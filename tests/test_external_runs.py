@@ -35,7 +35,7 @@ def test_run_on_each_real_extract_succeeds_and_reconciles(folder, tmp_path):
         con.close()
     assert (fmt, status) == (SAMPLES[folder], "succeeded")
     assert read == loaded + rejected + skipped and read > 0 and staged > 0
-    assert unbalanced == (0,) and rules == (12,)
+    assert unbalanced == (0,) and rules == (14,)
     lines = closing_lines(request, summary)
     if summary.evaluation.cohort == 0:
         assert "cohort: 0 patients (no patient with a leg-cramps diagnosis in the period)" in lines

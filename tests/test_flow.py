@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-REPORT_FILES = {"rule_summary.csv", "rule_by_site.csv", "worklist.csv", "data_quality.csv", "report.html"}
+REPORT_FILES = {"rule_summary.csv", "rule_by_stratum.csv", "rule_by_site.csv", "cohort_attrition.csv",
+                "worklist_internal.csv", "data_quality.csv", "measure_reports.json", "report.html"}
 
 
 def test_run_through_prefect_audits_the_bundled_sample(local_flow_run):
@@ -31,7 +32,7 @@ def test_run_through_prefect_audits_the_bundled_sample(local_flow_run):
     assert f"cohort: {cohort:,} patients" in lines and cohort > 0
     for rule_id, deviations in rules:
         assert any(line.split()[:2] == [rule_id, f"{deviations:,}"] for line in lines), rule_id
-    assert len(rules) == 12
+    assert len(rules) == 14  # rule pack v2: rules.md's twelve + rules-v2.md's two
     assert {p.name for p in (work / "reports" / run_id).iterdir()} >= REPORT_FILES
     assert f"reports: {work / 'reports' / run_id}" in lines
     assert "ingest-validate-load" in done.stderr  # Prefect's task log lines show the steps
@@ -42,11 +43,11 @@ def test_the_flow_against_a_prefect_server_is_recorded_there(prefect_server, tmp
     then holds the completed flow run, its four task runs and the run-summary artifact."""
     import asyncio
 
+    from cramp_audit.flows import local_server
+    from cramp_audit.flows.audit import run_flow
     from prefect.client.orchestration import get_client
 
     from cramp_audit.pipeline import AuditRequest
-    from flows import local_server
-    from flows.audit import run_flow
 
     assert local_server.uses_server()
     request = AuditRequest(source=str(REPO / "data_samples" / "sample"), db_path=str(tmp_path / "cramp_audit.duckdb"),
@@ -83,8 +84,9 @@ def test_prefect_yaml_defines_the_scheduled_deployment_one_run_at_a_time():
 
 def test_schedule_with_a_server_serves_unpaused_on_shutdown_with_one_run_at_a_time(monkeypatch, tmp_path):
     """With PREFECT_API_URL the server keeps the schedule (without it, see test_schedule.py)."""
+    from cramp_audit.flows import audit
+
     from cramp_audit.cli import main
-    from flows import audit
 
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     served = {}

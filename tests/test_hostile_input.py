@@ -11,14 +11,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cramp_audit.transforms.base import MAX_MESSAGE_CHARS, ExtractError
+from cramp_audit.transforms.files import find_csv_problem, safe_reason
+from cramp_audit.transforms.registry import open_extract
 
 from cramp_audit.cli import main
 from cramp_audit.db import connect
 from tests.adapter_assertions import read_to_end
 from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT_PATIENT, write_extract, write_table
-from transforms.base import MAX_MESSAGE_CHARS, ExtractError
-from transforms.files import find_csv_problem, safe_reason
-from transforms.registry import open_extract
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "ZZSECRET-Ann-Smith"  # stands for patient data: must never be in a message

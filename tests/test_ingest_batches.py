@@ -9,12 +9,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from cramp_audit.data_samples.generate import SAMPLE_DIR
+from cramp_audit.transforms import base
+from cramp_audit.transforms.base import ExtractError
 
 from cramp_audit.db import connect
 from cramp_audit.pipeline import AuditRequest, run_audit
-from data_samples.generate import SAMPLE_DIR
-from transforms import base
-from transforms.base import ExtractError
 
 STAGING = ("patients", "encounters", "diagnoses", "medications", "labs", "procedures")
 RUN_TABLES = {
@@ -98,9 +98,10 @@ def _runs(db_path: str) -> list[tuple]:
                                          ("mimic", "mimic_iv_demo_2_2"), ("fhir", "fhir_r4_bulk_synthea_10pt")])
 def test_an_adapter_read_in_small_batches_validates_exactly_as_in_one_batch(fmt, folder):
     """Every adapter hands its tables over a batch at a time, exactly as in one batch per table."""
+    from cramp_audit.transforms.registry import open_extract
+
     from cramp_audit.load import validate_extract
     from tests.adapter_assertions import EXTERNAL
-    from transforms.registry import open_extract
 
     whole = open_extract(EXTERNAL / folder, fmt)  # the default batch holds any of these files whole
     batched = open_extract(EXTERNAL / folder, fmt, batch_rows=500)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from cramp_audit.transforms.base import ExtractError
 
 from cramp_audit.cli import main
 from tests.adapter_assertions import read_to_end
 from tests.extract_builder import DEFAULT_PATIENT, write_extract
-from transforms.base import ExtractError
 
 
 def _patients_file(folder: Path, content: bytes) -> None:
@@ -154,7 +154,8 @@ def test_validate_prints_every_reason_a_sample_row_would_be_quarantined_rejected
             table = line.split()[0]
     expected = pl.read_csv(sample / "expected_quarantine.csv").group_by("table", "action", "field").len()
     assert printed == {(t, a, f): n for t, a, f, n in expected.iter_rows()}
-    assert actions["medications"] == ["rejected", "rejected", "repaired", "repaired", "repaired"]
+    # rules-v2.md: an order's end date before its start is rejected (v1: repaired)
+    assert actions["medications"] == ["rejected", "rejected", "rejected", "repaired", "repaired"]
     assert all(a == sorted(a) for a in actions.values())  # rejected before repaired in every table
 
 

@@ -10,8 +10,7 @@ import time
 import psutil
 import pytest
 from conftest import REPO, SAMPLE, cramp_audit, prefect_env
-
-from flows import local_server
+from cramp_audit.flows import local_server
 
 
 def _processes_with_home(home) -> list[psutil.Process]:
@@ -80,7 +79,7 @@ def test_a_server_that_fails_to_start_says_why_and_keeps_its_log(monkeypatch, tm
 # The command's side: one server for the block, started again (same address) if it has stopped.
 HOLDER = """
 import time
-from flows import local_server
+from cramp_audit.flows import local_server
 with local_server.for_runs(lambda line: None):
     server = local_server._serving
     print(server.pid, server.api_url, flush=True)

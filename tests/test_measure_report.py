@@ -60,9 +60,9 @@ STRATA = [
 
 
 def statistics_for(table: pl.DataFrame) -> pl.DataFrame:
-    """The interval and rate kind from sql/macros_statistics.sql, as the decider will compute them."""
+    """The interval and rate kind from sql/decide/macros_statistics.sql, as the decider will compute them."""
     con = duckdb.connect()
-    con.execute(sql_text("macros_statistics.sql"))
+    con.execute(sql_text("decide/macros_statistics.sql"))
     counts = release_cells_wide()  # every count, suppressed or not: the decider has them all
     con.register("counts", counts.to_arrow())
     stats = con.sql(

@@ -1,6 +1,8 @@
 """The package as setuptools builds it (pyproject.toml): an install prints no "Package would be
 ignored" warnings, and a built copy carries every data file the code reads (SQL, parameters,
-value sets, the report template, the bundled sample), so the command works from a wheel too.
+value sets, the report template, the bundled sample), so the command works from a wheel too, and every
+top-level folder of the checkout is installed inside the one cramp_audit namespace (no generic
+`sql` or `schemas` package in site-packages).
 
 setuptools' build_py is run directly (under a second) rather than `pip install`, which builds in an
 isolated environment it downloads first; build_py is the step that printed the warnings."""
@@ -42,5 +44,13 @@ def test_the_built_package_carries_every_data_file(build: tuple[Path, str]) -> N
         for folder in PACKAGE_FOLDERS for path in (ROOT / folder).rglob("*")
         if path.is_file() and path.suffix in DATA_SUFFIXES and "__pycache__" not in path.parts)
     assert "sql/rules/LC-QUININE.sql" in expected and "data_samples/sample/patients.csv" in expected
-    missing = [name for name in expected if not (lib / name).is_file()]
+    installed = {name: name if name.startswith("cramp_audit/") else f"cramp_audit/{name}" for name in expected}
+    missing = [name for name in expected if not (lib / installed[name]).is_file()]
     assert missing == []
+
+
+def test_nothing_is_installed_outside_the_cramp_audit_namespace(build: tuple[Path, str]) -> None:
+    lib, _ = build
+    assert sorted(p.name for p in lib.iterdir()) == ["cramp_audit"]
+    installed = {p.name for p in (lib / "cramp_audit").iterdir()}
+    assert {"flows", "transforms", "schemas", "sql", "data_samples"} <= installed

@@ -15,7 +15,7 @@ from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT
 
 REPO = Path(__file__).resolve().parent.parent
 AUDIT_TABLES = ("rules", "cohort", "cohort_attrition", "patient_rules", "rule_results", "deviations",
-                "quarantine", "data_quality", "table_counts")
+                "quarantine", "data_quality", "table_counts", "deviation_changes")
 
 
 def _extract(tmp_path, **tables):

@@ -18,7 +18,7 @@ SAMPLE = REPO / "data_samples" / "sample"
 
 
 def _generate(out: Path, fmt: str) -> Path:
-    subprocess.run([sys.executable, "-m", "data_samples.generate", "--patients", "3000", "--seed", "11",
+    subprocess.run([sys.executable, "-m", "cramp_audit.data_samples.generate", "--patients", "3000", "--seed", "11",
                     "--format", fmt, "--out", str(out)], cwd=REPO, check=True, capture_output=True)
     return out
 

@@ -1,4 +1,4 @@
-"""sql/macros_statistics.sql: the Wilson 95 % interval of a deviation rate and the small-numbers rule."""
+"""sql/decide/macros_statistics.sql: the Wilson 95 % interval of a deviation rate and the small-numbers rule."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cramp_audit.db import sql_text
 @pytest.fixture(scope="module")
 def con():
     connection = duckdb.connect()
-    connection.execute(sql_text("macros_statistics.sql"))
+    connection.execute(sql_text("decide/macros_statistics.sql"))
     yield connection
     connection.close()
 

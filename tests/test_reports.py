@@ -1,4 +1,4 @@
-"""reports/<run_id>/: the four CSV files and report.html, against a hand-made audit database."""
+"""reports/<run_id>/: the CSV files, measure_reports.json and report.html, against a hand-made audit database."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from cramp_audit.schemas.checks import catalogued
 
-from cramp_audit.reports import format_rate, write_reports
-from schemas.checks import catalogued
+from cramp_audit.reports import format_percent, write_reports
 from tests.report_fixture import (
     DEVIATION_ROWS,
     EXPLANATION,
@@ -20,10 +20,13 @@ from tests.report_fixture import (
     RULES,
     RUN_ID,
     build_audit_db,
+    derive_rule_strata,
     read_rule_table,
 )
 
-CSV_FILES = ["rule_summary.csv", "rule_by_site.csv", "worklist.csv", "data_quality.csv"]
+CSV_FILES = ["rule_summary.csv", "rule_by_stratum.csv", "rule_by_site.csv", "cohort_attrition.csv",
+             "worklist_internal.csv", "data_quality.csv"]
+ALL_FILES = [*CSV_FILES, "measure_reports.json", "report.html"]
 RULE_IDS = sorted(rule_id for rule_id, *_ in RULES)
 
 
@@ -46,17 +49,17 @@ def read_csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def by_rule_and_site(rows: list[dict[str, str]]) -> dict[tuple[str, str], tuple[str, ...]]:
-    columns = ("denominator", "exclusions", "not_evaluable", "deviations", "deviation_rate")
+    columns = ("denominator", "exclusions", "not_evaluable", "evaluated", "deviations", "deviation_rate_percent")
     return {(r["rule_id"], r["site_id"]): tuple(r[c] for c in columns) for r in rows}
 
 
 # --- files ---------------------------------------------------------------------------------------
 
 
-def test_the_five_files_are_written_into_the_run_folder(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+def test_every_file_is_written_into_the_run_folder(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     paths = write_reports(con, RUN_ID, tmp_path / "reports", suppress_below=11)
 
-    assert [p.name for p in paths] == [*CSV_FILES, "report.html"]
+    assert [p.name for p in paths] == ALL_FILES
     assert all(p.parent == tmp_path / "reports" / RUN_ID and p.stat().st_size > 0 for p in paths)
     assert sorted(p.name for p in (tmp_path / "reports" / RUN_ID).iterdir()) == sorted(p.name for p in paths)
 
@@ -69,7 +72,7 @@ def test_writing_again_replaces_the_files(con: duckdb.DuckDBPyConnection, tmp_pa
     write_reports(con, RUN_ID, tmp_path, suppress_below=11)
 
     assert "Quinine ordered" in (tmp_path / RUN_ID / "rule_summary.csv").read_text(encoding="utf-8-sig")
-    assert sorted(p.name for p in (tmp_path / RUN_ID).iterdir()) == sorted([*CSV_FILES, "report.html"])
+    assert sorted(p.name for p in (tmp_path / RUN_ID).iterdir()) == sorted(ALL_FILES)
 
 
 def test_an_unknown_run_is_refused_and_nothing_is_written(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -97,81 +100,116 @@ def test_suppress_below_must_be_a_whole_number_of_at_least_one(
 # --- rule_summary.csv ----------------------------------------------------------------------------
 
 
-def test_rule_summary_is_rule_results_of_the_run_with_titles_and_statements(reports: Path, tmp_path: Path) -> None:
-    con = build_audit_db(tmp_path / "cramp.duckdb")
+def test_rule_summary_is_rule_results_of_the_run_with_titles_and_statements(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
     expected = con.sql(
-        "SELECT r.rule_id, r.title, r.severity, x.denominator, x.exclusions, x.not_evaluable, x.deviations,"
-        " x.deviation_rate, r.guideline_statement"
+        "SELECT r.rule_id, r.title, r.severity, x.denominator, x.exclusions, x.not_evaluable,"
+        " x.denominator - x.exclusions - x.not_evaluable AS evaluated, x.deviations,"
+        " round(100 * x.deviation_rate, 1) AS deviation_rate_percent, r.guideline_statement"
         " FROM audit.rules r JOIN audit.rule_results x USING (run_id, rule_id) WHERE run_id = $run_id"
         " ORDER BY rule_id",
         params={"run_id": RUN_ID},
     ).pl()
+    write_reports(con, RUN_ID, tmp_path, suppress_below=1)  # 1: nothing suppressed
 
-    written = pl.read_csv(reports / "rule_summary.csv", schema=expected.schema)
+    written = pl.read_csv(tmp_path / RUN_ID / "rule_summary.csv", schema_overrides=expected.schema)
 
-    assert written.equals(expected)
+    assert written.select(expected.columns).equals(expected)
     assert written.columns == ["rule_id", "title", "severity", "denominator", "exclusions", "not_evaluable",
-                               "deviations", "deviation_rate", "guideline_statement"]
+                               "evaluated", "deviations", "deviation_rate_percent", "ci_low_percent",
+                               "ci_high_percent", "rate_note", "guideline_statement"]
 
 
-def test_rule_summary_rows_are_the_exact_counts(reports: Path) -> None:
+def test_rule_summary_rows_are_the_exact_counts_with_small_ones_and_their_complements_withheld(
+    reports: Path
+) -> None:
     rows = {r["rule_id"]: r for r in read_csv_rows(reports / "rule_summary.csv")}
 
     assert list(rows) == RULE_IDS
     quinine = rows["LC-QUININE"]
-    assert (quinine["denominator"], quinine["exclusions"], quinine["not_evaluable"], quinine["deviations"]) == (
-        "52", "0", "0", "12")  # 13 deviation events, 12 patients
-    assert float(quinine["deviation_rate"]) == 12 / 52
-    assert float(rows["LC-MG-DOSE"]["deviation_rate"]) == 5 / 21  # not evaluable leave the rate's denominator
-    assert rows["LC-RLS-CONFUSION"]["deviation_rate"] == "0.0"
-    assert rows["LC-CIRRHOSIS-DIURETIC"]["deviation_rate"] == ""  # denominator 0: empty, not 0 or NaN
+    # 12 deviating patients (13 events) is not small, but EAST's 1 = 12 - NORTH's 11: the total goes.
+    assert (quinine["denominator"], quinine["evaluated"], quinine["deviations"], quinine["rate_note"]) == (
+        "52", "52", "suppressed", "suppressed")
+    assert quinine["deviation_rate_percent"] == quinine["ci_low_percent"] == ""  # no rate on a withheld count
+    electrolytes = rows["LC-ELECTROLYTES"]
+    assert (electrolytes["deviations"], electrolytes["deviation_rate_percent"], electrolytes["ci_low_percent"],
+            electrolytes["ci_high_percent"], electrolytes["rate_note"]) == ("16", "30.8", "19.9", "44.3", "")
+    # 1 exclusion of 12 is small: it and the denominator are withheld, the rate on 11 evaluated is not.
+    rls = rows["LC-RLS-CONFUSION"]
+    assert (rls["denominator"], rls["exclusions"], rls["evaluated"], rls["deviation_rate_percent"],
+            rls["rate_note"]) == ("suppressed", "<11", "11", "0.0", "small numbers")
+    cirrhosis = rows["LC-CIRRHOSIS-DIURETIC"]
+    assert (cirrhosis["deviation_rate_percent"], cirrhosis["rate_note"]) == ("", "no patients")  # never 0 %
     assert rows["LC-QUININE"]["guideline_statement"] == "Avoid quinine despite historical use"
+
+
+def test_a_rule_nobody_could_be_evaluated_for_says_not_evaluable_not_0_percent(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    con.execute("UPDATE audit.patient_rules SET status = 'not_evaluable' WHERE run_id = ? AND rule_id = 'LC-QUININE'"
+                " AND status <> 'not_applicable'", [RUN_ID])
+    con.execute("UPDATE audit.rule_results SET not_evaluable = 52, deviations = 0, deviation_rate = NULL"
+                " WHERE run_id = ? AND rule_id = 'LC-QUININE'", [RUN_ID])
+    derive_rule_strata(con)
+    write_reports(con, RUN_ID, tmp_path, suppress_below=11)
+
+    quinine = next(r for r in read_csv_rows(tmp_path / RUN_ID / "rule_summary.csv") if r["rule_id"] == "LC-QUININE")
+    page = read_rule_table((tmp_path / RUN_ID / "report.html").read_text(encoding="utf-8"))
+
+    assert (quinine["evaluated"], quinine["deviation_rate_percent"], quinine["rate_note"]) == ("0", "", "not evaluable")
+    assert page["LC-QUININE"]["deviation_rate"] == "not evaluable"
 
 
 # --- rule_by_site.csv ----------------------------------------------------------------------------
 
-S = "<11"
+S, C = "<11", "suppressed"
 EXPECTED_BY_SITE_11 = {
-    # (rule, site): denominator, exclusions, not_evaluable, deviations, deviation_rate
-    ("LC-QUININE", "EAST"): ("11", "0", "0", S, ""),  # 1 deviation -> <11, rate withheld; 11 stays 11
-    ("LC-QUININE", "NORTH"): ("30", "0", "0", "11", repr(11 / 30)),  # 11 is not suppressed
-    ("LC-QUININE", "WEST"): (S, "0", "0", "0", ""),  # 10 patients -> <11
-    ("LC-QUININE", "(none)"): (S, "0", "0", "0", ""),
-    ("LC-ELECTROLYTES", "EAST"): ("11", "0", "0", "0", "0.0"),  # 0 stays 0, and its rate is shown
-    ("LC-ELECTROLYTES", "NORTH"): ("30", "0", "0", S, ""),  # 10 deviations -> <11
-    ("LC-ELECTROLYTES", "WEST"): (S, "0", "0", S, ""),
-    ("LC-ELECTROLYTES", "(none)"): (S, "0", "0", S, ""),
-    ("LC-MG-DOSE", "EAST"): ("0", "0", "0", "0", ""),  # nobody to evaluate: empty rate
-    ("LC-MG-DOSE", "NORTH"): ("20", "0", S, S, ""),
-    ("LC-MG-DOSE", "WEST"): (S, "0", "0", S, ""),
-    ("LC-MG-DOSE", "(none)"): ("0", "0", "0", "0", ""),
-    ("LC-RLS-CONFUSION", "EAST"): ("0", "0", "0", "0", ""),
-    ("LC-RLS-CONFUSION", "NORTH"): ("12", S, "0", "0", ""),  # 0/11 would reveal the 1 exclusion
-    ("LC-RLS-CONFUSION", "WEST"): ("0", "0", "0", "0", ""),
-    ("LC-RLS-CONFUSION", "(none)"): ("0", "0", "0", "0", ""),
-    **{("LC-CIRRHOSIS-DIURETIC", site): ("0", "0", "0", "0", "") for site in ["EAST", "NORTH", "WEST", "(none)"]},
+    # (rule, site): denominator, exclusions, not_evaluable, evaluated, deviations, deviation_rate_percent
+    ("LC-QUININE", "EAST"): ("11", "0", "0", "11", S, ""),  # 1 deviation -> <11, rate withheld; 11 stays 11
+    ("LC-QUININE", "NORTH"): ("30", "0", "0", "30", "11", "36.7"),  # 11 is not suppressed
+    ("LC-QUININE", "WEST"): (S, "0", "0", S, "0", ""),  # 10 patients -> <11
+    ("LC-QUININE", "(none)"): (S, "0", "0", S, "0", ""),
+    ("LC-ELECTROLYTES", "EAST"): ("11", "0", "0", "11", "0", "0.0"),  # 0 stays 0, and its rate is shown
+    ("LC-ELECTROLYTES", "NORTH"): ("30", "0", "0", "30", S, ""),  # 10 deviations -> <11
+    ("LC-ELECTROLYTES", "WEST"): (S, "0", "0", S, S, ""),
+    ("LC-ELECTROLYTES", "(none)"): (S, "0", "0", S, S, ""),
+    ("LC-MG-DOSE", "EAST"): ("0", "0", "0", "0", "0", ""),  # nobody to evaluate: empty rate
+    ("LC-MG-DOSE", "NORTH"): ("20", "0", S, C, S, ""),  # 18 evaluated = 20 - 2 would reveal the 2
+    ("LC-MG-DOSE", "WEST"): (S, "0", "0", S, S, ""),
+    ("LC-MG-DOSE", "(none)"): ("0", "0", "0", "0", "0", ""),
+    ("LC-RLS-CONFUSION", "EAST"): ("0", "0", "0", "0", "0", ""),
+    ("LC-RLS-CONFUSION", "NORTH"): (C, S, "0", "11", "0", "0.0"),  # the small exclusion costs the denominator
+    ("LC-RLS-CONFUSION", "WEST"): ("0", "0", "0", "0", "0", ""),
+    ("LC-RLS-CONFUSION", "(none)"): ("0", "0", "0", "0", "0", ""),
+    **{("LC-CIRRHOSIS-DIURETIC", site): ("0", "0", "0", "0", "0", "")
+       for site in ["EAST", "NORTH", "WEST", "(none)"]},
 }
 
 
-def test_rule_by_site_suppresses_counts_from_1_to_10(reports: Path) -> None:
+def test_rule_by_site_suppresses_counts_from_1_to_10_and_what_would_reveal_them(reports: Path) -> None:
     rows = read_csv_rows(reports / "rule_by_site.csv")
 
-    assert list(rows[0]) == ["rule_id", "site_id", "denominator", "exclusions", "not_evaluable", "deviations",
-                             "deviation_rate"]
+    assert list(rows[0]) == ["rule_id", "site_id", "denominator", "exclusions", "not_evaluable", "evaluated",
+                             "deviations", "deviation_rate_percent", "ci_low_percent", "ci_high_percent",
+                             "rate_note", "rank"]
     assert by_rule_and_site(rows) == EXPECTED_BY_SITE_11
     assert len(rows) == len(EXPECTED_BY_SITE_11)  # every rule × every site, sites of other runs absent
     assert [r["site_id"] for r in rows[:4]] == ["EAST", "NORTH", "WEST", "(none)"]  # no site last
+    notes = {(r["rule_id"], r["site_id"]): r["rate_note"] for r in rows}
+    assert notes[("LC-ELECTROLYTES", "EAST")] == "small numbers"  # 11 evaluated < 20
+    assert notes[("LC-MG-DOSE", "EAST")] == "no patients"
+    assert {r["rank"] for r in rows} == {"", "1"}  # only NORTH's quinine rate is on 20 or more and shown
 
 
 def test_a_custom_suppress_below_moves_the_edge(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     write_reports(con, RUN_ID, tmp_path, suppress_below=5)
     cells = by_rule_and_site(read_csv_rows(tmp_path / RUN_ID / "rule_by_site.csv"))
 
-    assert cells[("LC-ELECTROLYTES", "NORTH")] == ("30", "0", "0", "10", repr(10 / 30))  # 10 shown now
-    assert cells[("LC-ELECTROLYTES", "WEST")] == ("10", "0", "0", "5", "0.5")  # 5 = suppress_below: shown
-    assert cells[("LC-MG-DOSE", "NORTH")] == ("20", "0", "<5", "<5", "")  # 2 and 4 -> <5
-    assert cells[("LC-MG-DOSE", "WEST")] == ("<5", "0", "0", "<5", "")  # 3 and 1 -> <5
-    assert cells[("LC-QUININE", "EAST")] == ("11", "0", "0", "<5", "")
+    assert cells[("LC-ELECTROLYTES", "WEST")][4] == "5"  # 5 = suppress_below: shown
+    assert cells[("LC-MG-DOSE", "NORTH")] == ("20", "0", "<5", C, "<5", "")  # 2 and 4 -> <5
+    assert cells[("LC-MG-DOSE", "WEST")] == ("<5", "0", "0", "<5", "<5", "")  # 3 and 1 -> <5
+    assert cells[("LC-QUININE", "EAST")] == ("11", "0", "0", "11", "<5", "")
 
 
 def test_suppress_below_1_suppresses_nothing_and_sites_add_up_to_rule_results(
@@ -180,6 +218,7 @@ def test_suppress_below_1_suppresses_nothing_and_sites_add_up_to_rule_results(
     write_reports(con, RUN_ID, tmp_path, suppress_below=1)
     by_site = pl.read_csv(tmp_path / RUN_ID / "rule_by_site.csv")
     summary = pl.read_csv(tmp_path / RUN_ID / "rule_summary.csv")
+    assert not by_site["rate_note"].eq("suppressed").any()
 
     columns = ["denominator", "exclusions", "not_evaluable", "deviations"]
     totals = by_site.group_by("rule_id").agg(pl.col(columns).sum()).sort("rule_id")
@@ -189,36 +228,31 @@ def test_suppress_below_1_suppresses_nothing_and_sites_add_up_to_rule_results(
 def test_no_rate_is_shown_next_to_a_suppressed_count(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     for suppress_below in (5, 11, 31):
         write_reports(con, RUN_ID, tmp_path / str(suppress_below), suppress_below=suppress_below)
-        for row in read_csv_rows(tmp_path / str(suppress_below) / RUN_ID / "rule_by_site.csv"):
-            counts = [row["denominator"], row["exclusions"], row["not_evaluable"], row["deviations"]]
-            if any(c.startswith("<") for c in counts):
-                assert row["deviation_rate"] == "", row
-            assert all(c.startswith("<") or int(c) == 0 or int(c) >= suppress_below for c in counts), row
-
-
-def test_patients_without_a_site_count_under_none(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    con.execute("UPDATE audit.cohort SET site_id = '' WHERE run_id = ? AND site_id = 'WEST'", [RUN_ID])
-    write_reports(con, RUN_ID, tmp_path, suppress_below=1)
-
-    cells = by_rule_and_site(read_csv_rows(tmp_path / RUN_ID / "rule_by_site.csv"))
-
-    assert cells[("LC-QUININE", "(none)")][0] == "11"  # 10 with an empty site + 1 with none
-    assert ("LC-QUININE", "WEST") not in cells
+        for row in read_csv_rows(tmp_path / str(suppress_below) / RUN_ID / "rule_by_stratum.csv"):
+            if not row["evaluated"].isdigit() or not row["deviations"].isdigit():
+                assert row["deviation_rate_percent"] == row["ci_low_percent"] == row["ci_high_percent"] == "", row
+            counts = [row[c] for c in ("denominator", "exclusions", "not_evaluable", "evaluated", "deviations")]
+            assert all(c in (f"<{suppress_below}", C) or int(c) == 0 or int(c) >= suppress_below
+                       for c in counts), row
 
 
 # --- worklist.csv and data_quality.csv ------------------------------------------------------------
 
 
 def test_worklist_has_one_row_per_deviation_event_of_the_run(reports: Path) -> None:
-    rows = read_csv_rows(reports / "worklist.csv")
+    assert not (reports / "worklist.csv").exists()  # the name says it is internal
+    rows = read_csv_rows(reports / "worklist_internal.csv")
 
-    assert list(rows[0]) == ["patient_id", "rule_id", "severity", "event_date", "explanation"]
+    assert list(rows[0]) == ["patient_id", "rule_id", "severity", "event_date", "reason_code", "explanation", "change"]
     assert len(rows) == DEVIATION_ROWS
     assert [r["severity"] for r in rows] == sorted((r["severity"] for r in rows),
                                                    key=["high", "medium", "low"].index)
     assert rows[0] == {"patient_id": "000001", "rule_id": "LC-QUININE", "severity": "high",
-                       "event_date": "2024-02-01", "explanation": EXPLANATION}
+                       "event_date": "2024-02-01", "reason_code": "", "explanation": EXPLANATION,
+                       "change": "persisting"}
     assert rows[1]["event_date"] == "2024-03-10"  # same patient, second quinine order
+    assert rows[1]["change"] == "persisting"  # the change is the patient's for the rule, not the event's
+    assert {r["change"] for r in rows[2:]} == {"new"}
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["event_date"]) for r in rows)
     assert "999999" not in {r["patient_id"] for r in rows}  # the other run's deviation
 
@@ -264,7 +298,7 @@ def test_csv_round_trips_through_the_csv_module_and_polars(reports: Path, name: 
 
 
 def test_text_with_commas_quotes_and_accents_survives_the_round_trip(reports: Path) -> None:
-    frame = pl.read_csv(reports / "worklist.csv", infer_schema=False)
+    frame = pl.read_csv(reports / "worklist_internal.csv", infer_schema=False)
     assert frame["explanation"][0] == EXPLANATION
     assert frame["patient_id"][0] == "000001"  # leading zeros kept when read as text
 
@@ -277,21 +311,26 @@ def test_page_shows_every_rule_as_in_rule_summary_csv(reports: Path) -> None:
 
     for row in read_csv_rows(reports / "rule_summary.csv"):
         shown = page[row["rule_id"]]
-        for column in ("denominator", "exclusions", "not_evaluable", "deviations"):
+        for column in ("denominator", "exclusions", "not_evaluable", "evaluated", "deviations"):
             assert shown[column] == row[column], (row["rule_id"], column)
-        rate = float(row["deviation_rate"]) if row["deviation_rate"] else None
-        assert shown["deviation_rate"] == format_rate(rate)
+        rate = float(row["deviation_rate_percent"]) if row["deviation_rate_percent"] else None
+        assert shown["deviation_rate"] == (format_percent(rate) if rate is not None else row["rate_note"])
     assert sorted(page) == RULE_IDS
 
 
-def test_page_rates_are_percentages_with_one_decimal_and_a_dash_when_empty(reports: Path) -> None:
+def test_page_rates_are_the_csv_percentages_with_their_interval_or_why_there_is_none(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, reports: Path
+) -> None:
     html = (reports / "report.html").read_text(encoding="utf-8")
     page = read_rule_table(html)
 
-    assert page["LC-QUININE"]["deviation_rate"] == "23.1%"
-    assert page["LC-MG-DOSE"]["deviation_rate"] == "23.8%"
-    assert page["LC-RLS-CONFUSION"]["deviation_rate"] == "0.0%"
-    assert page["LC-CIRRHOSIS-DIURETIC"]["deviation_rate"] == "—"
+    assert page["LC-ELECTROLYTES"]["deviation_rate"] == "30.8 %"
+    assert page["LC-ELECTROLYTES"]["interval"] == "19.9–44.3 %"
+    assert page["LC-QUININE"]["deviation_rate"] == "suppressed"
+    assert page["LC-RLS-CONFUSION"]["deviation_rate"] == "0.0 %"
+    assert page["LC-RLS-CONFUSION"]["interval"] == "0.0–25.9 %small numbers"
+    assert page["LC-CIRRHOSIS-DIURETIC"]["deviation_rate"] == "no patients"
+    assert "Lower is better" in html
     assert not re.search(r"\b(nan|NaN|None)\b", html)
 
 
@@ -304,10 +343,23 @@ def test_page_has_run_details_cohort_charts_data_quality_and_statements(reports:
                  *(statement for *_, statement in RULES)]:
         assert text in html, text
     assert re.search(r'id="cohort-size">52<', html)
+    assert re.search(r'id="extract-date">data up to 2024-05-31<', html)
     assert html.count("<svg") == 2  # rate per rule, rate per rule × site
-    assert "36.7%" in html  # NORTH's quinine rate, the one site cell not suppressed at 11
+    assert "36.7 %" in html  # NORTH's quinine rate, the one site cell not suppressed at 11
+    # results first, provenance last
+    order = [html.index(f'id="{section}"') for section in
+             ("rules", "rule-details", "sites", "cohort", "data-quality", "run-details", "parameters")]
+    assert order == sorted(order)
     assert OTHER_RUN_ID not in html and "SOUTH" not in html
     assert not re.search(r"(?<![\d.])0000\d\d(?!\d)", html)  # no patient ids: the worklist is not on the page
+
+
+def test_page_dates_the_extract_by_its_latest_data_not_the_run(reports: Path) -> None:
+    html = (reports / "report.html").read_text(encoding="utf-8")
+
+    # audit.runs.extract_date is the run's date (2024-06-03) for a source that states none.
+    assert re.search(r"Data up to \(latest date in the extract\)</th><td>2024-05-31<", html)
+    assert "Extract date" not in html
 
 
 def test_page_needs_no_network_and_runs_no_script(reports: Path) -> None:
@@ -322,6 +374,7 @@ def test_text_from_the_database_is_escaped(con: duckdb.DuckDBPyConnection, tmp_p
     con.execute("UPDATE audit.rules SET title = '<b>bold</b> & co' WHERE run_id = ? AND rule_id = 'LC-QUININE'",
                 [RUN_ID])
     con.execute("UPDATE audit.cohort SET site_id = '<i>WEST</i>' WHERE run_id = ? AND site_id = 'WEST'", [RUN_ID])
+    derive_rule_strata(con)
     write_reports(con, RUN_ID, tmp_path, suppress_below=11)
 
     html = (tmp_path / RUN_ID / "report.html").read_text(encoding="utf-8")
@@ -338,6 +391,7 @@ def test_charts_say_no_nan_when_no_site_rate_can_be_shown_or_all_rates_are_zero(
     con.execute("UPDATE audit.patient_rules SET status = 'met' WHERE run_id = ? AND status = 'deviation'",
                 [RUN_ID])
     con.execute("UPDATE audit.rule_results SET deviations = 0, deviation_rate = 0 WHERE run_id = ?", [RUN_ID])
+    derive_rule_strata(con)
 
     html = write_reports(con, RUN_ID, tmp_path, suppress_below=suppress_below)[-1].read_text(encoding="utf-8")
 
@@ -347,13 +401,18 @@ def test_charts_say_no_nan_when_no_site_rate_can_be_shown_or_all_rates_are_zero(
 
 def test_a_run_with_an_empty_cohort_still_gets_a_page(tmp_path: Path) -> None:
     con = build_audit_db(tmp_path / "cramp.duckdb")
-    for table in ("cohort", "patient_rules", "deviations", "table_counts", "data_quality"):
+    for table in ("cohort", "patient_rules", "rule_strata", "deviations", "table_counts", "data_quality"):
         con.execute(f"DELETE FROM audit.{table} WHERE run_id = ?", [RUN_ID])
-    con.execute("UPDATE audit.rule_results SET denominator = 0, deviations = 0, deviation_rate = NULL"
-                " WHERE run_id = ?", [RUN_ID])
+    con.execute("UPDATE audit.rule_results SET denominator = 0, exclusions = 0, not_evaluable = 0, deviations = 0,"
+                " deviation_rate = NULL WHERE run_id = ?", [RUN_ID])
+    con.execute("UPDATE audit.cohort_attrition SET patients = 0 WHERE run_id = ? AND step_number > 1", [RUN_ID])
 
     paths = write_reports(con, RUN_ID, tmp_path / "out", suppress_below=11)
 
-    assert pl.read_csv(paths[1]).height == 0  # rule_by_site: header only
+    assert pl.read_csv(tmp_path / "out" / RUN_ID / "rule_by_site.csv").height == 0  # header only
     html = paths[-1].read_text(encoding="utf-8")
     assert "No site breakdown" in html and "No data-quality checks" in html
+    # not a perfect score: said plainly, and no rate or chart to misread
+    assert "Nothing was audited" in html and "not</strong> a result of" in html
+    assert set(pl.read_csv(paths[0])["rate_note"]) == {"no patients"}
+    assert "<svg" not in html

@@ -31,7 +31,9 @@ from deck import (
     proc,
 )
 
-ROWS: list[Row] = []
+# rules-v2.md: windows end at the end of the data (the latest event date in the extract); the data of
+# this deck run to day 400 so that no window below is cut by it (the v2 decks test the cut).
+ROWS: list[Row] = [*cramps_patient("data_end_marker"), dx("data_end_marker", "I10", on=day(400))]
 EXPECTED: dict[tuple[str, str], str] = {}
 
 
@@ -186,9 +188,12 @@ case(W, "snomed_mri_lower_extremity_is_a_deviation", "deviation",
 case(W, "red_flag_365_days_before_is_not_applicable", "not_applicable",
      dx("red_flag_365_days_before_is_not_applicable", NEUROPATHY_ICD10, on=day(-365)),
      proc("red_flag_365_days_before_is_not_applicable", MRI_LUMBAR_CPT, on=day(20)))
-case(W, "red_flag_366_days_before_is_judged", "deviation",
-     dx("red_flag_366_days_before_is_judged", NEUROPATHY_ICD10, on=day(-366)),
-     proc("red_flag_366_days_before_is_judged", MRI_LUMBAR_CPT, on=day(20)))
+# rules-v2.md: "Chronic conditions (RED_FLAG, ...) count as present on a date when recorded on or before
+# it and not resolved before it, however long ago": an unresolved neuropathy recorded 366 days before is
+# still a red flag (v1: outside the look-back, so judged).
+case(W, "red_flag_366_days_before_is_still_a_red_flag", "not_applicable",
+     dx("red_flag_366_days_before_is_still_a_red_flag", NEUROPATHY_ICD10, on=day(-366)),
+     proc("red_flag_366_days_before_is_still_a_red_flag", MRI_LUMBAR_CPT, on=day(20)))
 case(W, "red_flag_day_90_is_not_applicable", "not_applicable",
      dx("red_flag_day_90_is_not_applicable", "M21.371", on=day(90)),
      proc("red_flag_day_90_is_not_applicable", MRI_LUMBAR_CPT, on=day(20)))
@@ -206,9 +211,10 @@ case(F2, "neuropathy_referred_day_90_is_met", "met",
 case(F2, "neuropathy_referred_day_91_is_a_deviation", "deviation",
      dx("neuropathy_referred_day_91_is_a_deviation", NEUROPATHY_ICD10, on=day(-10)),
      proc("neuropathy_referred_day_91_is_a_deviation", REFERRAL_NEUROLOGY_SNOMED, on=day(91), code_system="SNOMED"))
-case(F2, "neuropathy_referred_before_index_is_a_deviation", "deviation",
-     dx("neuropathy_referred_before_index_is_a_deviation", NEUROPATHY_ICD10, on=day(-10)),
-     proc("neuropathy_referred_before_index_is_a_deviation", REFERRAL_NEUROLOGY_SNOMED, on=day(-1),
+# rules-v2.md: "LC-REFERRAL-MISSED: the referral window starts at index - 90 days" (v1: at index).
+case(F2, "neuropathy_referred_the_day_before_index_is_met", "met",
+     dx("neuropathy_referred_the_day_before_index_is_met", NEUROPATHY_ICD10, on=day(-10)),
+     proc("neuropathy_referred_the_day_before_index_is_met", REFERRAL_NEUROLOGY_SNOMED, on=day(-1),
           code_system="SNOMED"))
 case(F2, "vascular_surgery_referral_is_met", "met",
      dx("vascular_surgery_referral_is_met", "I73.9", on=day(0)),
@@ -221,8 +227,9 @@ case(F2, "red_flag_365_days_before_is_judged", "deviation",
      dx("red_flag_365_days_before_is_judged", NEUROPATHY_ICD10, on=day(-365)))
 case(F2, "red_flag_day_91_is_not_applicable", "not_applicable",
      dx("red_flag_day_91_is_not_applicable", NEUROPATHY_ICD10, on=day(91)))
-case(F2, "red_flag_366_days_before_is_not_applicable", "not_applicable",
-     dx("red_flag_366_days_before_is_not_applicable", NEUROPATHY_ICD10, on=day(-366)))
+# rules-v2.md chronic conditions: an unresolved red flag recorded 366 days before still counts.
+case(F2, "red_flag_366_days_before_unresolved_is_a_deviation", "deviation",
+     dx("red_flag_366_days_before_unresolved_is_a_deviation", NEUROPATHY_ICD10, on=day(-366)))
 case(F2, "fasciculation_is_not_a_red_flag", "not_applicable", dx("fasciculation_is_not_a_red_flag", "R25.3", on=day(0)))
 
 
@@ -256,10 +263,13 @@ def test_electrolytes_evidence_names_what_is_missing(deck: Deck) -> None:
 def test_untreated_deficiency_is_dated_at_the_result(deck: Deck) -> None:
     (row,) = deck.deviations(F, "low_potassium_kcl_started_15_days_later_is_a_deviation")
     assert row["event_date"] == day(10)
+    # rules-v2.md: a later normal result and, for potassium, a diuretic stop or start also correct, so
+    # the explanation names what the record lacks; units beside every value and threshold.
     assert row["explanation"] == ("Low potassium 3.2 mmol/L on 2025-03-11 (below 3.5 mmol/L): no potassium supplement "
-                                  "started within 14 days")
+                                  "started, no later potassium result that is not low, no thiazide or loop diuretic "
+                                  "stopped and no potassium-sparing diuretic started within 14 days")
     (row,) = deck.deviations(F, "potassium_3_6_below_its_own_ref_low_is_low")
-    assert "(below its reference low 3.8)" in row["explanation"]
+    assert "(below its reference low 3.8 mmol/L)" in row["explanation"]
 
 
 def test_each_untreated_low_result_is_one_row(deck: Deck) -> None:

@@ -67,8 +67,10 @@ case(Q, "quinine_started_day_180_is_a_deviation", "deviation", med("quinine_star
 case(Q, "quinine_started_day_181_is_met", "met", med("quinine_started_day_181_is_met", QUININE_SCD, on=day(181)))
 case(Q, "quinine_started_on_index_is_a_deviation", "deviation",
      med("quinine_started_on_index_is_a_deviation", QUININE_SCD, on=INDEX))
+# rules-v2.md "Active on a date": without an end date an active order counts for open_order_max_days
+# (365) after its start (v1 started this order on day -400, which v2 no longer calls active).
 case(Q, "quinine_active_on_index_is_a_deviation", "deviation",
-     med("quinine_active_on_index_is_a_deviation", QUININE_SCD, on=day(-400)))
+     med("quinine_active_on_index_is_a_deviation", QUININE_SCD, on=day(-300)))
 case(Q, "quinine_ending_on_index_is_a_deviation", "deviation",
      med("quinine_ending_on_index_is_a_deviation", QUININE_SCD, on=day(-60), end=INDEX))
 case(Q, "quinine_ended_day_before_index_is_met", "met",
@@ -113,8 +115,10 @@ case(E, "low_mg_day_after_start_is_a_deviation", "deviation", mg("low_mg_day_aft
      mg_lab("low_mg_day_after_start_is_a_deviation", 11, 0.6))
 case(E, "normal_mg_mmol_is_a_deviation", "deviation", mg("normal_mg_mmol_is_a_deviation", 10),
      mg_lab("normal_mg_mmol_is_a_deviation", -5, 0.85))
-case(E, "mg_1_7_mg_dl_is_0_699_mmol_low_is_met", "met", mg("mg_1_7_mg_dl_is_0_699_mmol_low_is_met", 10),
-     mg_lab("mg_1_7_mg_dl_is_0_699_mmol_low_is_met", -5, 1.7, "mg/dL"))
+# rules-v2.md: ""Low" compares in the result's own unit ... so 1.7 mg/dL is not low" (v1 converted it to
+# 0.699 mmol/L first and called it low).
+case(E, "mg_1_7_mg_dl_is_not_low_in_its_own_unit", "deviation", mg("mg_1_7_mg_dl_is_not_low_in_its_own_unit", 10),
+     mg_lab("mg_1_7_mg_dl_is_not_low_in_its_own_unit", -5, 1.7, "mg/dL"))
 case(E, "mg_1_71_mg_dl_is_normal_is_a_deviation", "deviation", mg("mg_1_71_mg_dl_is_normal_is_a_deviation", 10),
      mg_lab("mg_1_71_mg_dl_is_normal_is_a_deviation", -5, 1.71, "mg/dL"))
 case(E, "mg_1_3_meq_l_is_0_65_mmol_low_is_met", "met", mg("mg_1_3_meq_l_is_0_65_mmol_low_is_met", 10),
@@ -136,9 +140,11 @@ case(E, "hypomagnesaemia_diagnosis_in_window_is_met", "met",
 case(E, "icd9_275_2_is_no_documented_deficiency_is_a_deviation", "deviation",
      mg("icd9_275_2_is_no_documented_deficiency_is_a_deviation", 10),
      dx("icd9_275_2_is_no_documented_deficiency_is_a_deviation", "275.2", code_system="ICD9CM", on=day(0)))
-case(E, "hypomagnesaemia_diagnosis_91_days_before_is_a_deviation", "deviation",
-     mg("hypomagnesaemia_diagnosis_91_days_before_is_a_deviation", 10),
-     dx("hypomagnesaemia_diagnosis_91_days_before_is_a_deviation", HYPOMAGNESEMIA_ICD10, on=day(-81)))
+# rules-v2.md: "a HYPOMAGNESEMIA diagnosis present at the start (chronic rule above) is a documented
+# deficiency", however long ago recorded (v1: only in the 90 days before).
+case(E, "hypomagnesaemia_diagnosis_91_days_before_is_documented", "met",
+     mg("hypomagnesaemia_diagnosis_91_days_before_is_documented", 10),
+     dx("hypomagnesaemia_diagnosis_91_days_before_is_documented", HYPOMAGNESEMIA_ICD10, on=day(-81)))
 case(E, "the_first_oral_order_is_the_magnesium_start", "met",
      mg("the_first_oral_order_is_the_magnesium_start", 2, code=MG_SULFATE_INJ_SCD, route="intravenous"),
      mg("the_first_oral_order_is_the_magnesium_start", 50),
@@ -200,9 +206,16 @@ case(D, "mgo_12_mmol_is_480_mg_met", "met", mgo("mgo_12_mmol_is_480_mg_met", 12,
 case(D, "mgo_25_mmol_is_1000_mg_a_deviation", "deviation", mgo("mgo_25_mmol_is_1000_mg_a_deviation", 25, "mmol"))
 case(D, "mgo_without_frequency_is_not_evaluable", "not_evaluable",
      mgo("mgo_without_frequency_is_not_evaluable", 400, per_day=None))
-case(D, "mgo_in_tablets_is_not_evaluable", "not_evaluable", mgo("mgo_in_tablets_is_not_evaluable", 2, "tablet"))
-case(D, "mgo_known_in_range_and_unknown_is_met", "met", mgo("mgo_known_in_range_and_unknown_is_met", 800),
-     mgo("mgo_known_in_range_and_unknown_is_met", None, start=20))
+# rules-v2.md: "a dose in tablets or capsules uses the strength in the drug's description" (the 400 MG
+# tablet's): 2 tablets are 800 mg (v1: not a mass, not evaluable). Without a strength it stays unknown.
+case(D, "mgo_two_400_mg_tablets_is_met", "met", mgo("mgo_two_400_mg_tablets_is_met", 2, "tablet"))
+case(D, "mgo_in_tablets_is_not_evaluable", "not_evaluable",
+     mgo("mgo_in_tablets_is_not_evaluable", 2, "tablet", code=MG_OXIDE_IN))
+# rules-v2.md: "LC-MG-DOSE: a patient is not evaluable when an order has an unknown daily dose and no
+# known-dose order deviates" (v1: met).
+case(D, "mgo_known_in_range_and_unknown_is_not_evaluable", "not_evaluable",
+     mgo("mgo_known_in_range_and_unknown_is_not_evaluable", 800),
+     mgo("mgo_known_in_range_and_unknown_is_not_evaluable", None, start=20))
 case(D, "mgo_ingredient_code_is_magnesium_oxide", "deviation",
      mgo("mgo_ingredient_code_is_magnesium_oxide", 2000, code=MG_OXIDE_IN))
 case(D, "mgo_free_text_brand_twice_daily_is_met", "met",
@@ -283,9 +296,10 @@ case(L, "ropinirole_started_day_180_is_a_deviation", "deviation",
      med("ropinirole_started_day_180_is_a_deviation", ROPINIROLE_IN, on=day(180)))
 case(L, "ropinirole_started_day_181_is_not_applicable", "not_applicable",
      med("ropinirole_started_day_181_is_not_applicable", ROPINIROLE_IN, on=day(181)))
-case(L, "ropinirole_with_parkinsons_after_is_a_deviation", "deviation",
-     med("ropinirole_with_parkinsons_after_is_a_deviation", ROPINIROLE_IN, on=day(10)),
-     dx("ropinirole_with_parkinsons_after_is_a_deviation", PARKINSONS_ICD10, on=day(11)))
+# rules-v2.md: "a PARKINSONS diagnosis up to 90 days after the order also excludes (a diagnostic trial)".
+case(L, "ropinirole_with_parkinsons_the_day_after_is_excluded", "excluded",
+     med("ropinirole_with_parkinsons_the_day_after_is_excluded", ROPINIROLE_IN, on=day(10)),
+     dx("ropinirole_with_parkinsons_the_day_after_is_excluded", PARKINSONS_ICD10, on=day(11)))
 case(L, "ropinirole_started_before_index_is_not_applicable", "not_applicable",
      med("ropinirole_started_before_index_is_not_applicable", ROPINIROLE_IN, on=day(-10)))
 case(L, "pramipexole_free_text_is_a_deviation", "deviation",
@@ -333,8 +347,9 @@ def test_quinine_deviation_dates_the_order_start(deck: Deck) -> None:
 
 def test_quinine_active_on_index_says_so(deck: Deck) -> None:
     (row,) = deck.deviations(Q, "quinine_active_on_index_is_a_deviation")
-    assert row["event_date"] == day(-400)
-    assert "still active on the index date 2025-03-01" in row["explanation"]
+    # rules-v2.md: "no end date recorded (status completed)" rather than "still active".
+    assert row["event_date"] == day(-300)
+    assert "no end date recorded (status active)" in row["explanation"]
 
 
 def test_two_quinine_orders_give_two_deviation_rows_and_one_patient(deck: Deck) -> None:
@@ -348,8 +363,10 @@ def test_mg_empiric_evidence_says_no_magnesium_result(deck: Deck) -> None:
     """rules.md: the evidence says which: "no magnesium result" or "magnesium normal: <value> <unit> on <date>"."""
     (row,) = deck.deviations(E, "mg_started_without_any_result_is_a_deviation")
     assert row["evidence"]["finding"] == "no magnesium result"
+    # rules-v2.md: the window is named and a hypomagnesaemia diagnosis counts "recorded on or before" (chronic).
     assert row["explanation"] == ("Magnesium oxide 400 MG Oral Tablet started 2025-03-11 with no magnesium result "
-                                  "and no hypomagnesaemia diagnosis in the 90 days before")
+                                  "from 2024-12-11 to 2025-03-11 and no hypomagnesaemia diagnosis recorded on or "
+                                  "before it")
 
 
 def test_mg_empiric_evidence_names_the_normal_result(deck: Deck) -> None:
@@ -366,7 +383,8 @@ def test_mg_empiric_unknown_unit_result_is_reported_as_no_result(deck: Deck) -> 
 
 def test_mg_renal_explanation_names_egfr_and_diagnosis(deck: Deck) -> None:
     (row,) = deck.deviations(R, "egfr_29_before_mg_start_is_a_deviation")
-    assert "eGFR 29 mL/min/{1.73_m2} on 2025-02-19 (below 30)" in row["explanation"]
+    # rules-v2.md: "units beside every value and threshold".
+    assert "eGFR 29 mL/min/{1.73_m2} on 2025-02-19 (below 30 mL/min/{1.73_m2})" in row["explanation"]
     (row,) = deck.deviations(R, "ckd_stage_4_recorded_long_before_is_a_deviation")
     assert "Chronic kidney disease, stage 4 (severe) recorded 2022-09-13" in row["explanation"]
     assert row["evidence"]["ckd_diagnosis"]["code"] == "N184"
@@ -386,9 +404,11 @@ def test_mg_dose_not_evaluable_reason_says_why(deck: Deck) -> None:
 
 def test_baclofen_deviations_name_the_broken_limit(deck: Deck) -> None:
     (row,) = deck.deviations(B, "baclofen_raised_by_20_is_a_deviation")
-    assert row["event_date"] == day(8) and "raised from 10 mg/day by 20 mg (more than 10)" in row["explanation"]
+    # rules-v2.md: "units beside every value and threshold".
+    assert row["event_date"] == day(8) and "raised from 10 mg/day by 20 mg/day (more than 10 mg/day)" in row[
+        "explanation"]
     (row,) = deck.deviations(B, "baclofen_raised_after_6_days_is_a_deviation")
-    assert "raised 6 days after the previous order (less than 7)" in row["explanation"]
+    assert "raised 6 days after the previous order (less than 7 days)" in row["explanation"]
     (row,) = deck.deviations(B, "baclofen_starting_at_15_is_a_deviation")
     assert "first dose above 10 mg/day" in row["explanation"]
     (row,) = deck.deviations(B, "baclofen_above_30_is_a_deviation")

@@ -1,6 +1,7 @@
 """The one population decider and what it produces (rules.md, "What every rule reports"):
 one status per cohort patient and rule, rule_results counted only from patient_rules, deviation
-rows only for deviating patients, the previous run's rate, and the work.* tables' shape."""
+rows only for deviating patients, the previous run's rate, counts per stratum (rule_strata), and the
+work.* tables' shape."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import duckdb
 import pytest
 from deck import (
     BACLOFEN_10_SCD,
+    G4762,
     IBUPROFEN_400_SCD,
     MG_OXIDE_400_SCD,
     PARKINSONS_ICD10,
@@ -25,6 +27,7 @@ from deck import (
 )
 
 from cramp_audit.rules_engine import RuleError, discover_rules, evaluate
+from cramp_audit.stages import tables
 
 SQL_DIR = Path(__file__).parents[1] / "sql"
 RLS = "LC-RLS-CONFUSION"
@@ -127,11 +130,9 @@ def test_work_rules_carry_title_severity_guideline_and_required_tables(deck: Dec
     assert requires == (["labs"],)
 
 
-@pytest.mark.parametrize("table", ["rules", "cohort", "cohort_attrition", "patient_rules", "rule_results",
-                                   "deviations"])
+@pytest.mark.parametrize("table", tables("results"))
 def test_work_table_columns_equal_the_audit_table(deck: Deck, table: str) -> None:
     """The run publishes with INSERT INTO audit.x SELECT * FROM work.x: same columns, same order."""
-    deck.con.execute((SQL_DIR / "audit_tables.sql").read_text())
     describe = "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? " \
                "AND table_name = ? ORDER BY ordinal_position"
     assert deck.con.execute(describe, ["work", table]).fetchall() == deck.con.execute(
@@ -172,7 +173,7 @@ def test_a_rule_needing_an_absent_table_reports_its_denominator_not_evaluable() 
 
 def test_the_engine_refuses_to_run_without_parameters() -> None:
     con = duckdb.connect()
-    con.execute((SQL_DIR / "staging.sql").read_text())
+    con.execute((SQL_DIR / "schema" / "staging.sql").read_text())
     with pytest.raises(RuleError, match="parameters not set"):
         evaluate(con, "r", "s")
 
@@ -180,12 +181,69 @@ def test_the_engine_refuses_to_run_without_parameters() -> None:
 def test_a_rule_breaking_the_role_contract_is_refused(tmp_path: Path) -> None:
     deck = audit_deck(cramps_patient("anyone"))
     header = ("-- rule_id: LC-BROKEN\n-- title: t\n-- severity: low\n-- guideline: \"g\"\n-- value_sets: QUININE\n"
-              "-- parameters: followup_days\n")
+              "-- parameters: followup_days\n-- reason_codes: BROKEN\n")
     (tmp_path / "LC-BROKEN.sql").write_text(
         header + "SELECT patient_id, 'deviation' AS role, index_date AS event_date, 'x' AS explanation, "
-                 "'{}' AS evidence FROM work.cohort")
+                 "'{}' AS evidence, 'BROKEN' AS reason_code FROM work.cohort")
     with pytest.raises(RuleError, match="deviation row without a denominator row"):
+        evaluate(deck.con, "broken", "deck", rules_dir=tmp_path)
+    # issue 13: a deviation row carries one of its rule's fixed reason codes (the `reason_codes:` header)
+    (tmp_path / "LC-BROKEN.sql").write_text(
+        header + "SELECT patient_id, 'denominator' AS role, index_date AS event_date, 'x' AS explanation, "
+                 "'{}' AS evidence, NULL AS reason_code FROM work.cohort UNION ALL "
+                 "SELECT patient_id, 'deviation', index_date, 'x', '{}', 'UNLISTED' FROM work.cohort")
+    with pytest.raises(RuleError, match="reason_code 'UNLISTED' not in its header"):
         evaluate(deck.con, "broken", "deck", rules_dir=tmp_path)
     (tmp_path / "LC-BROKEN.sql").write_text(header + "SELECT patient_id FROM work.cohort")
     with pytest.raises(RuleError, match="returns columns"):
         evaluate(deck.con, "broken", "deck", rules_dir=tmp_path)
+
+
+# --- audit.rule_strata: the decider's counts per site, sex and age band at index --------------------
+
+def _strata(deck: Deck, rule_id: str) -> dict[tuple[str, str], tuple[int, int, int, int, float | None]]:
+    rows = deck.con.execute("SELECT stratum, value, denominator, exclusions, not_evaluable, deviations, "
+                            "deviation_rate FROM work.rule_strata WHERE rule_id = ?", [rule_id]).fetchall()
+    return {(stratum, value): tuple(counts) for stratum, value, *counts in rows}
+
+
+def test_rule_strata_count_each_rule_by_site_sex_and_age_band_at_index() -> None:
+    deck = audit_deck([
+        *cramps_patient("north_woman_70_on_quinine", age=70, sex="F", site_id="NORTH"),
+        med("north_woman_70_on_quinine", QUININE_SCD, on=day(3)),
+        *cramps_patient("north_man_40", age=40, sex="M", site_id="NORTH"),
+        *cramps_patient("man_85_without_a_site", age=85, sex="M", site_id=None),
+    ])
+    quinine = _strata(deck, "LC-QUININE")
+    assert quinine == {
+        ("site", "NORTH"): (2, 0, 0, 1, 0.5), ("site", "(none)"): (1, 0, 0, 0, 0.0),
+        ("sex", "F"): (1, 0, 0, 1, 1.0), ("sex", "M"): (2, 0, 0, 0, 0.0),
+        ("age_band", "18-64"): (1, 0, 0, 0, 0.0), ("age_band", "65-79"): (1, 0, 0, 1, 1.0),
+        ("age_band", "80+"): (1, 0, 0, 0, 0.0),
+        ("index_code_kind", "general"): (3, 0, 0, 1, 1 / 3),  # R25.2, the deck's default index code
+    }
+    # Every rule has every cell, an empty one as an explicit 0 (LC-NSAID-ELDERLY: the 65+ only).
+    nsaid = _strata(deck, "LC-NSAID-ELDERLY")
+    assert nsaid.keys() == quinine.keys() and nsaid[("age_band", "18-64")] == (0, 0, 0, 0, None)
+
+
+def test_each_stratum_adds_up_to_the_rule_results(deck: Deck) -> None:
+    """Each stratum partitions the cohort, so its cells sum to the rule's totals."""
+    mismatched = deck.con.execute(
+        "SELECT s.rule_id, s.stratum FROM work.rule_strata s JOIN work.rule_results r USING (rule_id) "
+        "GROUP BY s.rule_id, s.stratum, r.denominator, r.exclusions, r.not_evaluable, r.deviations "
+        "HAVING sum(s.denominator) <> r.denominator OR sum(s.exclusions) <> r.exclusions "
+        "OR sum(s.not_evaluable) <> r.not_evaluable OR sum(s.deviations) <> r.deviations").fetchall()
+    assert mismatched == []
+    assert {r[0] for r in deck.con.execute("SELECT DISTINCT stratum FROM work.rule_strata").fetchall()} == {
+        "site", "sex", "age_band", "index_code_kind"}
+
+
+def test_the_index_code_kind_is_a_fourth_stratum() -> None:
+    """rules-v2.md: each index diagnosis is leg-specific (G47.62) or general (R25.2), "so reports can
+    show both": the decider counts each rule by it."""
+    deck = audit_deck([*cramps_patient("leg_specific", code=G4762), *cramps_patient("general_a"),
+                       *cramps_patient("general_b")])
+    kinds = deck.con.execute("SELECT value, denominator FROM work.rule_strata "
+                             "WHERE stratum = 'index_code_kind' AND rule_id = 'LC-QUININE' ORDER BY value")
+    assert kinds.fetchall() == [("general", 2), ("leg-specific", 1)]

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cramp_audit.transforms import registry
 
 from cramp_audit.cli import main
 from cramp_audit.db import connect
 from cramp_audit.pipeline import AuditRequest, run_audit
-from transforms import registry
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data_samples" / "sample"
 FACTS = ("source_format", "source_checksum", "value_sets_checksum", "rule_pack_version", "rule_pack_checksum",

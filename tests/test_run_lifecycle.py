@@ -28,7 +28,8 @@ SAMPLE = REPO / "data_samples" / "sample"
 AUDIT_TABLES = ("rules", "cohort", "cohort_attrition", "patient_rules", "rule_results", "deviations",
                 "quarantine", "data_quality", "table_counts")
 STAGING_TABLES = ("patients", "encounters", "diagnoses", "medications", "labs", "procedures")
-CSV_REPORTS = ("rule_summary.csv", "rule_by_site.csv", "worklist.csv", "data_quality.csv")
+CSV_REPORTS = ("rule_summary.csv", "rule_by_stratum.csv", "rule_by_site.csv", "cohort_attrition.csv",
+               "worklist_internal.csv", "data_quality.csv")
 
 
 def _request(tmp_path: Path, source: Path = SAMPLE, **options) -> AuditRequest:
@@ -195,7 +196,7 @@ def test_report_rebuilds_the_files_a_run_wrote_with_the_runs_own_suppress_below(
     assert ran.returncode == 0, ran.stderr[-2000:]
     [written] = reports.iterdir()
     original = {p.name: p.read_bytes() for p in written.iterdir()}
-    assert set(original) == {*CSV_REPORTS, "report.html"}
+    assert set(original) == {*CSV_REPORTS, "measure_reports.json", "report.html"}
     shutil.rmtree(written)
 
     # No --config: the rebuild reads suppress_below = 3 from the run's recorded parameters.
@@ -234,7 +235,7 @@ def test_report_refuses_an_unknown_or_failed_run_in_one_line(tmp_path, monkeypat
 # ---------------------------------------------------------------- Prefect that does not start (item 5)
 
 def test_a_prefect_start_up_failure_leaves_a_failed_run_and_names_no_prefect(tmp_path, monkeypatch, capsys):
-    from flows import audit
+    from cramp_audit.flows import audit
 
     request = _request(tmp_path)
     held_when_prefect_started = []
@@ -265,8 +266,8 @@ def test_a_prefect_start_up_failure_leaves_a_failed_run_and_names_no_prefect(tmp
 def generated_extract(tmp_path_factory) -> Path:
     """An extract big enough that a run is still loading a second after it starts."""
     out = tmp_path_factory.mktemp("generated") / "extract"
-    subprocess.run([sys.executable, "-m", "data_samples.generate", "--patients", "20000", "--out", str(out)],
-                   cwd=REPO, check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "cramp_audit.data_samples.generate", "--patients", "20000",
+                    "--out", str(out)], cwd=REPO, check=True, capture_output=True, timeout=300)
     return out
 
 
@@ -307,13 +308,14 @@ def _run_with_file_size_limit(limit_bytes: int, *argv: str) -> subprocess.Comple
 
 def test_a_write_failing_mid_run_is_one_line_naming_the_file_and_the_run_is_marked_failed(tmp_path):
     db = tmp_path / "cramp_audit.duckdb"
-    # 1 MB: the new file and the run's ledger row fit; the run's results, written at its commit, do not.
+    # 1 MB: the new file and the run's ledger row fit; the run's results and reports do not.
     done = _run_with_file_size_limit(1_000_000, "run", str(SAMPLE), "--no-prefect", "--db", str(db),
                                      "--reports", str(tmp_path / "reports"))
     assert done.returncode == 1, done.stderr[-2000:]
     last = done.stderr.strip().splitlines()[-1]
-    assert re.fullmatch(rf"cramp-audit: error: {re.escape(str(db))}: could not write the database( \(writing "
-                        rf"[^)]+\))?: File too large", last), last
+    # The first write past the limit is the database's or a report file's (rendered before the commit).
+    assert re.fullmatch(rf"cramp-audit: error: ({re.escape(str(db))}: could not write the database( \(writing "
+                        rf"[^)]+\))?|\S+: could not write the report): File too large", last), last
     assert "Traceback" not in done.stderr
     [(run_id, status, error)] = _rows(db, "SELECT run_id, status, error FROM audit.runs")
     assert status == "failed" and "File too large" in error
@@ -352,7 +354,7 @@ def test_latest_views_show_the_newest_succeeded_run_of_each_source(tmp_path):
         [(source_a, newest_a), (source_b, only_b)])
     per_source = _rows(canonical.db_path, "SELECT source_path, run_id, count(*) FROM audit.latest_rule_results "
                                           "GROUP BY ALL ORDER BY ALL")
-    assert sorted(per_source) == sorted([(source_a, newest_a, 12), (source_b, only_b, 12)])
+    assert sorted(per_source) == sorted([(source_a, newest_a, 14), (source_b, only_b, 14)])
     cohort = _rows(canonical.db_path, "SELECT source_path, patient_id FROM audit.latest_cohort ORDER BY ALL")
     assert sorted(cohort) == sorted([(source_a, "PA"), (source_b, "PB")])
     assert first_a not in {r for _, r, _ in per_source}

@@ -114,7 +114,7 @@ def test_sigterm_stops_the_schedule_like_ctrl_c_and_the_handler_is_restored():
 def local_mode(monkeypatch):
     """`schedule` with no PREFECT_API_URL: runs recorded instead of started, serving refused, no local server
     started, the loop on a fake clock that stops after one run."""
-    from flows import audit, local_server
+    from cramp_audit.flows import audit, local_server
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setattr(local_server, "for_runs", lambda say: contextlib.nullcontext())
@@ -148,8 +148,9 @@ def test_schedule_without_a_server_runs_the_flow_itself_until_stopped(local_mode
 
 
 def test_schedule_with_no_prefect_runs_plain_functions_and_starts_no_server(local_mode, monkeypatch, tmp_path, capsys):
+    from cramp_audit.flows import audit, local_server
+
     from cramp_audit import pipeline
-    from flows import audit, local_server
 
     monkeypatch.setattr(local_server, "for_runs", lambda say: pytest.fail("started a Prefect server"))
     monkeypatch.setattr(audit, "run_flow", lambda *args, **kwargs: pytest.fail("ran through Prefect"))
@@ -169,7 +170,7 @@ def test_schedule_with_no_prefect_runs_plain_functions_and_starts_no_server(loca
 @pytest.mark.parametrize("cron", ["bogus", "61 6 * * 1", "0 0 6 * * 1"])
 def test_schedule_refuses_a_bad_cron_expression_in_one_line_and_starts_nothing(local_mode, monkeypatch, capsys,
                                                                                cron, server):
-    from flows import audit
+    from cramp_audit.flows import audit
 
     served: list[dict] = []
     monkeypatch.setattr(audit, "uses_server", lambda: server)

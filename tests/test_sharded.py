@@ -61,7 +61,7 @@ def assert_same(single: dict, sharded: dict, shards: int, cluster: str) -> None:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
-    from data_samples import generate
+    from cramp_audit.data_samples import generate
 
     out = tmp_path_factory.mktemp("generated") / "extract"
     generate.generate(generate.Config(patients=3000, out=out))

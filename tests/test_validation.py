@@ -8,10 +8,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from cramp_audit.transforms.registry import open_extract
 
 from cramp_audit.load import validate_extract
 from tests.extract_builder import DEFAULT_DIAGNOSIS, DEFAULT_MEDICATION, DEFAULT_PATIENT, write_extract
-from transforms.registry import open_extract
 
 EXTRACT_DATE = date(2026, 1, 1)
 GOOD = {
@@ -47,7 +47,8 @@ CASES = [
     ("medications", {"frequency_per_day": "0"}, "frequency_per_day", "not_positive", "repaired"),
     ("medications", {"dose_value": "four hundred"}, "dose_value", "not_a_number", "repaired"),
     ("medications", {"dose_unit": "bananas"}, "dose_unit", "unknown_unit", "repaired"),
-    ("medications", {"end_date": "2025-03-01"}, "end_date", "before_start", "repaired"),
+    # rules-v2.md: "An end date before the start is rejected, not nulled" (orders only)
+    ("medications", {"end_date": "2025-03-01"}, "end_date", "before_start", "rejected"),
     ("medications", {"start_date": "1800-01-01"}, "start_date", "before_1900", "rejected"),
     ("medications", {"code": ""}, "code", "missing", "rejected"),
     ("labs", {"value_numeric": "hemolysed"}, "value_numeric", "not_a_number", "repaired"),

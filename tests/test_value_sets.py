@@ -8,9 +8,9 @@ import re
 
 import duckdb
 import pytest
+from cramp_audit.sql.valuesets import build
 
 from cramp_audit.valuesets import VALUESETS_DIR, load_value_sets, value_sets_checksum
-from sql.valuesets import build
 
 RULES_MD_VALUE_SETS = {
     "LEG_CRAMPS", "QUININE", "MAGNESIUM_SUPPLEMENT", "HYPOMAGNESEMIA", "MAGNESIUM_LAB", "POTASSIUM_LAB",
@@ -44,7 +44,7 @@ def test_shipped_files_equal_a_rebuild_from_the_shared_reference() -> None:
     byte, so a stale copy (reference or definitions changed, build not rerun) fails here."""
     for name, text in build.rendered_files(build.build()).items():
         assert (VALUESETS_DIR / name).read_text(encoding="utf-8") == text, (
-            f"sql/valuesets/{name} is stale: run .venv/bin/python -m sql.valuesets.build")
+            f"sql/valuesets/{name} is stale: run .venv/bin/python -m cramp_audit.sql.valuesets.build")
 
 
 def test_value_sets_are_exactly_those_rules_md_and_rules_v2_md_name() -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from cramp_audit.sql.valuesets import build
+from cramp_audit.transforms.common import route_from_description
 
 from cramp_audit.config import load_parameters
 from cramp_audit.valuesets import REF_TABLES, VALUESETS_DIR, load_value_sets
-from sql.valuesets import build
-from transforms.common import route_from_description
 
 PARAMETERS = load_parameters()  # flat name -> default, the values a run uses
 

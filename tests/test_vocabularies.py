@@ -9,21 +9,21 @@ import re
 from pathlib import Path
 
 import pytest
+from cramp_audit.schemas.vocabularies import role_names, severities, severity_colours, severity_names
 
 import cramp_audit.reports as reports
 from cramp_audit.rules_engine import SEVERITIES, RuleError, evaluate
-from schemas.vocabularies import role_names, severities, severity_colours, severity_names
 from tests.deck import audit_deck, cramps_patient
 from tests.report_fixture import RUN_ID, build_audit_db
 
 HEADER = ("-- rule_id: LC-ROLES\n-- title: t\n-- severity: low\n-- guideline: \"g\"\n-- value_sets: QUININE\n"
-          "-- parameters: followup_days\n")
+          "-- parameters: followup_days\n-- reason_codes: ROLE_TEST\n")
 
 
 def _worklist_severities(tmp_path: Path) -> list[str]:
     tmp_path.mkdir()
     reports.write_reports(build_audit_db(tmp_path / "cramp.duckdb"), RUN_ID, tmp_path / "out", suppress_below=11)
-    with (tmp_path / "out" / RUN_ID / "worklist.csv").open(encoding="utf-8-sig", newline="") as handle:
+    with (tmp_path / "out" / RUN_ID / "worklist_internal.csv").open(encoding="utf-8-sig", newline="") as handle:
         return list(dict.fromkeys(r["severity"] for r in csv.DictReader(handle)))
 
 
@@ -48,6 +48,6 @@ def test_a_rule_row_with_a_role_not_in_the_roles_table_is_refused(tmp_path):
     assert role_names() == ["denominator", "exclusion", "not_evaluable", "deviation"]
     (tmp_path / "LC-ROLES.sql").write_text(
         HEADER + "SELECT patient_id, 'maybe' AS role, index_date AS event_date, 'x' AS explanation, "
-                 "'{}' AS evidence FROM work.cohort")
+                 "'{}' AS evidence, NULL AS reason_code FROM work.cohort")
     with pytest.raises(RuleError, match="unknown role maybe"):
         evaluate(deck.con, "roles", "deck", rules_dir=tmp_path)

@@ -8,10 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-
-from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES, Table
-from transforms.base import Extract, ExtractError, batch_size, require_folder
-from transforms.files import collect_batches, find_table_file, read_header, scan_string_frame
+from cramp_audit.schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES, Table
+from cramp_audit.transforms.base import Extract, ExtractError, batch_size, require_folder
+from cramp_audit.transforms.files import collect_batches, find_table_file, read_header, scan_string_frame
 
 FORMAT = "canonical"
 REQUIRED_STEMS = tuple(t.name for t in TABLES if t.required_file)

@@ -13,10 +13,9 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-
-from schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, Table
-from transforms.base import Extract, ExtractError, Skipped, batch_size
-from transforms.files import extract_error, file_error, find_table_file, refuse_lossy_header, stream_batches
+from cramp_audit.schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, Table
+from cramp_audit.transforms.base import Extract, ExtractError, Skipped, batch_size
+from cramp_audit.transforms.files import extract_error, file_error, find_table_file, refuse_lossy_header, stream_batches
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 SKIP_REASON = "_skip_reason"

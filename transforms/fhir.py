@@ -36,11 +36,10 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-
-from schemas.code_systems import system_uris
-from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
-from transforms.base import Extract, ExtractError, require_folder
-from transforms.common import (
+from cramp_audit.schemas.code_systems import system_uris
+from cramp_audit.schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
+from cramp_audit.transforms.base import Extract, ExtractError, require_folder
+from cramp_audit.transforms.common import (
     Part,
     SourceFile,
     attributed_site,
@@ -53,7 +52,7 @@ from transforms.common import (
     strength_from_description,
     text_null,
 )
-from transforms.ndjson import BLANK, read_fields, scan_fields
+from cramp_audit.transforms.ndjson import BLANK, read_fields, scan_fields
 
 FORMAT = "fhir"
 EXPECTED = "FHIR bulk NDJSON: Patient.*.ndjson or Patient.*.ndjson.gz"

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
-
-from schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW
-from transforms.base import ExtractError
+from cramp_audit.schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW
+from cramp_audit.transforms.base import ExtractError
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 

@@ -31,10 +31,9 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-
-from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
-from transforms.base import Extract, ExtractError, require_folder
-from transforms.common import (
+from cramp_audit.schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
+from cramp_audit.transforms.base import Extract, ExtractError, require_folder
+from cramp_audit.transforms.common import (
     Part,
     SourceFile,
     build_extract,
@@ -46,7 +45,7 @@ from transforms.common import (
     scan_csv,
     text_null,
 )
-from transforms.files import extract_error
+from cramp_audit.transforms.files import extract_error
 
 FORMAT = "mimic"
 EXPECTED = "MIMIC-IV: hosp/patients.csv.gz and hosp/admissions.csv.gz"

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from cramp_audit.schemas.spec import SOURCE_FILE, SOURCE_ROW
+from cramp_audit.transforms.files import file_error
 
-from cramp_audit.db import sql_text
-from schemas.spec import SOURCE_FILE, SOURCE_ROW
-from transforms.files import file_error
-
+# The adapter's SQL beside it: one batch's fields at their JSONPaths.
+NDJSON_FIELDS_SQL = (Path(__file__).parent / "ndjson_fields.sql").read_text(encoding="utf-8")
 BATCH_LINES = 250_000
 BLANK = "_blank_line"
 # A separator no JSON text contains unescaped, so each line arrives as one column.
@@ -36,7 +36,7 @@ def scan_fields(path: Path, source_name: str, paths: Mapping[str, str]) -> pl.La
     memory): `_source_row` (line number), `_source_file`, `_blank_line`, and one text column per entry
     of `paths` (name -> JSONPath; objects and arrays come back as JSON text)."""
     names = list(paths)
-    query = sql_text("ndjson_fields.sql").format(source_row=SOURCE_ROW, blank=BLANK)
+    query = NDJSON_FIELDS_SQL.format(source_row=SOURCE_ROW, blank=BLANK)
     json_paths = {"paths": list(paths.values())}
 
     def extract(lines: pl.DataFrame) -> pl.DataFrame:  # `lines` is read by name by the query

@@ -23,11 +23,10 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-
-from schemas.code_systems import code_system_token
-from schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES, Table
-from transforms.base import Extract, Skipped, require_folder
-from transforms.common import (
+from cramp_audit.schemas.code_systems import code_system_token
+from cramp_audit.schemas.spec import CODE_SYSTEMS, DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES, Table
+from cramp_audit.transforms.base import Extract, Skipped, require_folder
+from cramp_audit.transforms.common import (
     Part,
     SourceFile,
     attributed_site,
@@ -42,7 +41,7 @@ from transforms.common import (
     strength_from_description,
     text_null,
 )
-from transforms.files import file_error
+from cramp_audit.transforms.files import file_error
 
 FORMAT = "omop"
 EXPECTED = "OMOP CDM: person.csv and condition_occurrence.csv"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transforms import canonical, fhir, mimic, omop, synthea
-from transforms.base import Adapter, Extract, ExtractError
+from cramp_audit.transforms import canonical, fhir, mimic, omop, synthea
+from cramp_audit.transforms.base import Adapter, Extract, ExtractError
 
 # FHIR and MIMIC-IV are told by their file names; Synthea's patients.csv by its header (before the
 # canonical format, which also has a patients.csv).

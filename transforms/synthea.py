@@ -17,11 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-
-from schemas.code_systems import code_system_token
-from schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
-from transforms.base import Extract, require_folder
-from transforms.common import (
+from cramp_audit.schemas.code_systems import code_system_token
+from cramp_audit.schemas.spec import DIAGNOSES, ENCOUNTERS, LABS, MEDICATIONS, PATIENTS, PROCEDURES
+from cramp_audit.transforms.base import Extract, require_folder
+from cramp_audit.transforms.common import (
     Part,
     SourceFile,
     attributed_site,

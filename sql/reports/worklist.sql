@@ -1,9 +1,13 @@
--- worklist.csv: one row per deviation event, for clinical follow-up (internal use: names patients).
--- Most severe first ($severities: the names by rank, schemas/severities.csv); the evidence JSON stays
--- in audit.deviations (one value per cell here).
-SELECT patient_id, rule_id, severity, event_date, explanation
-FROM audit.deviations
-WHERE run_id = $run_id
+-- worklist_internal.csv: one row per deviation event, for clinical follow-up (INTERNAL: names
+-- patients). Every column but the evidence JSON (which stays in audit.deviations): the reports pick
+-- the worklist's columns from what this database has (reason_code and ids come with rules-v2).
+-- change: new or persisting against the previous succeeded run on the same source
+-- (audit.deviation_changes; the resolved ones need no follow-up, so are not listed).
+-- Most severe first ($severities: the names by rank, schemas/severities.csv).
+SELECT d.* EXCLUDE (evidence), c.change
+FROM audit.deviations AS d
+LEFT JOIN audit.deviation_changes AS c USING (run_id, rule_id, patient_id)
+WHERE d.run_id = $run_id
 ORDER BY
-    list_position($severities, severity) NULLS LAST,
-    rule_id, patient_id, event_date;
+    list_position($severities, d.severity) NULLS LAST,
+    d.rule_id, d.patient_id, d.event_date;

@@ -1,6 +1,6 @@
 """Builds the project's shipped copy of the value sets from the shared reference lists.
 
-    .venv/bin/python -m sql.valuesets.build [--reference DIR]
+    .venv/bin/python -m cramp_audit.sql.valuesets.build [--reference DIR]
 
 Reads definitions.toml (which reference files and concept groups make up each value set of
 rules.md and rules-v2.md), shared/reference/valuesets/*.csv and the project's own supplement lists
@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.code_systems import normalise_code, token_of
+from cramp_audit.schemas.code_systems import normalise_code, token_of
 
 HERE = Path(__file__).parent
 DEFINITIONS = HERE / "definitions.toml"
