@@ -5,6 +5,7 @@ run quarantines them; `--dask` works against a scheduler started here and is ref
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -125,7 +126,8 @@ def _free_port() -> int:
 def test_dask_address_runs_on_a_scheduler_started_here(tmp_path, prefect_server):
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {**prefect_env(tmp_path / "home", prefect_server), "PYTHONPATH": str(REPO)}
+    env = prefect_env(tmp_path / "home", prefect_server)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)  # the workers import it
     dask = shutil.which("dask", path=str(Path(sys.executable).parent)) or "dask"
     started = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                  "--no-dashboard"], env=env, cwd=REPO,
@@ -188,7 +190,8 @@ def test_a_shard_task_run_again_gives_the_same_shard(tmp_path):
 
     def both_steps() -> list:
         load_shard(plan, 1, "run-1")
-        evaluate_shard(plan, 1, "run-1", str(SAMPLE), load_parameters(None), "2025-07-01", "2026-06-30", [])
+        evaluate_shard(plan, 1, "run-1", str(SAMPLE), load_parameters(None), "2025-07-01", "2026-06-30",
+                       "2026-06-30", [])
         return shard_rows()
 
     first = both_steps()
