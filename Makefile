@@ -31,6 +31,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.sharded  # issue 15: 1M patients, --shards 4 beside --shards 1 (appends its row)
 
 catalogue: $(STAMP)
 	$(BIN)/cramp-audit rules --markdown > docs/rules.md

@@ -33,6 +33,16 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (expected YYYY-MM-DD): {text}") from None
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of shards (1 or more): {text}")
+    return value
+
+
 def _cron(text: str) -> str:
     from cramp_audit.schedule import CronError, check_cron
 
@@ -73,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_wait_option(run)
     run.add_argument("--no-prefect", action="store_true",
                      help="run the same steps as plain functions, without Prefect (for debugging)")
+    run.add_argument("--shards", type=_positive, default=1, metavar="N",
+                     help="split the audit by patient into N shards run on a Dask cluster (default: 1, one process)")
+    run.add_argument("--dask", metavar="ADDRESS", default=None,
+                     help="the Dask scheduler to run the shards on, e.g. tcp://10.0.0.5:8786 (needs PREFECT_API_URL; "
+                          "default: a local cluster of this machine)")
 
     validate = commands.add_parser("validate", help="ingest and validate only; writes nothing")
     add_source_options(validate, source_optional=False)
@@ -135,11 +150,16 @@ def _request(args: argparse.Namespace):  # noqa: ANN202 - AuditRequest, imported
         if not Path(config).is_file():
             raise UsageError(f"{config}: no such configuration file")
         load_parameters(Path(config))  # a bad key is refused now, not after the extract is loaded
+    shards, dask = getattr(args, "shards", 1), getattr(args, "dask", None)
+    if dask and shards == 1:
+        raise UsageError("--dask runs shards on a cluster: give --shards N with N of 2 or more")
+    if shards > 1 and getattr(args, "no_prefect", False):
+        raise UsageError("--shards runs through Prefect's Dask task runner: it cannot be combined with --no-prefect")
     return AuditRequest(
         source=str(args.source or BUNDLED_SAMPLE), db_path=args.db, reports_dir=args.reports,
         source_format=args.format, period_start=getattr(args, "period_start", None),
         period_end=getattr(args, "period_end", None), config_path=config,
-        lock_wait_seconds=getattr(args, "wait", 0.0))
+        lock_wait_seconds=getattr(args, "wait", 0.0), shards=shards, dask_address=dask)
 
 
 def _progress(message: str) -> None:
@@ -179,11 +199,19 @@ def command_run(args: argparse.Namespace) -> int:
     from cramp_audit.summary import closing_lines
 
     request = _request(args)
+    if request.dask_address:
+        from cramp_audit.flows.sharded import refuse_without_server
+
+        refuse_without_server(request)  # before the database is looked at
     _check_database(request)
     from cramp_audit.session import sigterm_interrupts
 
     with sigterm_interrupts():
-        if args.no_prefect:
+        if request.shards > 1:
+            from cramp_audit.flows.sharded import run_sharded
+
+            summary = run_sharded(request, progress=_progress)
+        elif args.no_prefect:
             from cramp_audit.pipeline import run_audit
 
             summary = run_audit(request, progress=_progress)
@@ -301,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     from cramp_audit.config import ConfigError
     from cramp_audit.db import DatabaseBusyError, DatabaseWriteError, NoDatabaseError, NotADatabaseError, first_line
     from cramp_audit.flows.quiet import release_frames  # Prefect keeps a failed run's exception: see there
+    from cramp_audit.flows.sharded import ClusterUsageError
     from cramp_audit.ledger import UnreportableRunError
     from cramp_audit.reports import ReportWriteError
     from cramp_audit.session import RunTerminated
@@ -312,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         command = args.command
         return COMMANDS[command](args)
     except (UsageError, ExtractError, ConfigError, NotADatabaseError, NoDatabaseError, UnreportableRunError,
-            SqlError) as exc:
+            SqlError, ClusterUsageError) as exc:
         release_frames(exc)
         print(f"cramp-audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

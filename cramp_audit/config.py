@@ -121,7 +121,8 @@ def load_parameters(config_path: Path | None = None) -> dict[str, Number]:
 
 
 def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
-                   period_start: date | None = None, period_end: date | None = None) -> tuple[date, date]:
+                   period_start: date | None = None, period_end: date | None = None,
+                   data_end: date | None = None) -> tuple[date, date]:
     """SET VARIABLE for every parameter plus period_start / period_end (defaulted from the extract
     when not given: end = latest date in staging, start = end - 364 days) and data_end (the latest
     date in staging: where windows end). Returns the period."""
@@ -129,7 +130,9 @@ def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
     # rules-v2.md: windows end at the end of the data (its latest event date, not the run date).
     loaded = con.execute(statement("table_exists"),
                          {"schema_name": "staging", "table_name": "patients"}).fetchone()[0]
-    data_end = con.execute(statement("latest_date")).fetchone()[0] if loaded else None
+    # A shard of a sharded run is given the whole extract's data_end (cramp_audit/shards.py).
+    if data_end is None:
+        data_end = con.execute(statement("latest_date")).fetchone()[0] if loaded else None
     if period_end is None:
         if data_end is None:
             raise ConfigError("the extract holds no dates, so the audit period cannot be derived; "

@@ -38,6 +38,8 @@ class RunRecord:
     rule_pack_version: str = ""
     rule_pack_checksum: str = ""
     parameters: dict = field(default_factory=dict)
+    shards: int = 1
+    cluster: str | None = None       # the Dask scheduler's address, "local" for a cluster of this machine
     # Learnt while it runs (record_facts, when it closes).
     source_checksum: str = ""
     value_sets_checksum: str = ""
@@ -55,7 +57,8 @@ def start_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     con.execute(sql_text("ledger/start_run.sql"), {
         "run_id": run.run_id, "source_path": run.source_path, "source_format": run.source_format,
         "code_version": run.code_version, "rule_pack_version": run.rule_pack_version,
-        "rule_pack_checksum": run.rule_pack_checksum, "parameters": json.dumps(run.parameters, sort_keys=True)})
+        "rule_pack_checksum": run.rule_pack_checksum, "parameters": json.dumps(run.parameters, sort_keys=True),
+        "shards": run.shards, "cluster": run.cluster})
 
 
 def record_facts(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +19,13 @@ import polars as pl
 from cramp_audit.db import initialise
 from cramp_audit.schemas.code_systems import normalised_code
 from cramp_audit.schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, unusable_tables
-from cramp_audit.schemas.validate import KnownKeys, TableValidation, TableValidator, unusable_table_quality
+from cramp_audit.schemas.validate import (
+    KnownKeys,
+    TableValidation,
+    TableValidator,
+    encounter_owners,
+    unusable_table_quality,
+)
 from cramp_audit.stages import run_stage, statement
 from cramp_audit.transforms.base import Extract
 from cramp_audit.transforms.registry import open_extract
@@ -26,6 +33,15 @@ from cramp_audit.validation_summary import refuse_empty_required_tables, rows_lo
 from cramp_audit.valuesets import load_value_sets
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ShardContext:
+    """What one shard's load needs from the whole extract: the encounters' owners (encounter_id ->
+    patient_id) and, per keyed table, the rows (validate.row_keys) whose key came first in another shard."""
+
+    encounter_owners: pl.DataFrame | None
+    foreign_duplicates: dict[str, pl.Series]
 
 
 def no_progress(_: str) -> None:
@@ -115,22 +131,34 @@ def load_unusable_tables(con: duckdb.DuckDBPyConnection, rows_read: dict[str, in
 
 def validated_batches(extract: Extract, extract_date: date, validations: list[TableValidation],
                       on_table: Callable[[TableValidation], None] = lambda v: None,
+                      extract_owners: pl.DataFrame | None = None,
+                      foreign_duplicates: dict[str, pl.Series] | None = None,
                       ) -> Iterator[tuple[str, pl.DataFrame]]:
     """Each table's batches validated, patients first (the others must refer to them), as
     (table name, rows to load); each finished table's validation is appended to `validations`.
-    Memory holds one batch plus the patient and encounter ids later tables are checked against."""
+    Memory holds one batch plus the patient and encounter ids later tables are checked against.
+    A shard of a sharded run passes the whole extract's encounter owners and the rows whose key came
+    first in another shard (cramp_audit/shards.py); a single run finds both itself."""
     known: dict[str, KnownKeys] = {}
+    owner_parts: list[pl.DataFrame] = []
+    owners = extract_owners
     for table in TABLES:
         batches = extract.tables.get(table.name)
         if batches is None:
             continue
-        validator = TableValidator(table.name, extract_date, known.get("patients"), known.get("encounters"))
+        if owners is None and owner_parts:
+            owners = pl.concat(owner_parts).unique("encounter_id", keep="first", maintain_order=True)
+        validator = TableValidator(table.name, extract_date, known.get("patients"), known.get("encounters"),
+                                   encounter_owners=owners,
+                                   foreign_duplicates=(foreign_duplicates or {}).get(table.name))
         loaded_keys: list[pl.Series] = []
         for batch in batches():
             loaded = validator.validate(batch)
             yield table.name, loaded
             if table.name in ("patients", "encounters"):
                 loaded_keys.append(loaded[table.key])
+            if table.name == "encounters" and extract_owners is None:
+                owner_parts.append(encounter_owners(batch))
         if loaded_keys:
             known[table.name] = KnownKeys(pl.concat(loaded_keys))
         validations.append(validator.result())
@@ -160,24 +188,27 @@ def check_extract(source: Path, requested_format: str | None = None) -> tuple[Ex
 # ---------------------------------------------------------------- loading a run's staging
 
 def load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
-                progress: Progress = no_progress) -> tuple[str, list[TableValidation]]:
+                progress: Progress = no_progress, shard: ShardContext | None = None,
+                ) -> tuple[str, list[TableValidation]]:
     """Replaces staging.* with the validated extract and fills this run's work.quarantine,
     work.data_quality and work.table_counts, then the value sets, in the
     caller's transaction (a run's: staging is replaced when the run is published, not before).
-    Returns the value sets' checksum and the validations."""
+    Returns the value sets' checksum and the validations. `shard`: what a shard of a sharded run is
+    told about the whole extract (cramp_audit/shards.py)."""
     initialise(con)
     con.execute(statement("staging_load_settings"))
     try:
-        return _load_source(con, extract, extract_date, run_id, progress)
+        return _load_source(con, extract, extract_date, run_id, progress, shard)
     finally:
         con.execute(statement("staging_load_finished"))
 
 
 def _load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
-                 progress: Progress) -> tuple[str, list[TableValidation]]:
+                 progress: Progress, shard: ShardContext | None) -> tuple[str, list[TableValidation]]:
     run_stage(con, "load")
-    validations = stream_extract(con, extract, extract_date, run_id, progress)
-    refuse_empty_required_tables(validations)
+    validations = stream_extract(con, extract, extract_date, run_id, progress, shard)
+    if shard is None:  # a shard may lack a table the whole extract has: the partition refuses instead
+        refuse_empty_required_tables(validations)
     insert_frame(con, "work_insert", "table_counts", table_counts(extract, validations), run_id)
     unusable = unusable_tables(rows_loaded(validations))
     rows_read = {v.table_name: v.rows_read for v in validations}
@@ -186,13 +217,15 @@ def _load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date:
 
 
 def stream_extract(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
-                   progress: Progress = no_progress) -> list[TableValidation]:
+                   progress: Progress = no_progress, shard: ShardContext | None = None) -> list[TableValidation]:
     """Validates and loads the extract batch by batch: a batch's rows go to staging as soon as they
     are validated, while the next batch is read."""
     validations: list[TableValidation] = []
     with StagingLoader(con) as loader:
-        for table_name, loaded in validated_batches(extract, extract_date, validations,
-                                                    lambda v: _report_loaded(progress, v)):
+        for table_name, loaded in validated_batches(
+                extract, extract_date, validations, lambda v: _report_loaded(progress, v),
+                extract_owners=shard.encounter_owners if shard else None,
+                foreign_duplicates=shard.foreign_duplicates if shard else None):
             loader.append(table_name, loaded)
         # Not per table: the last insert of one table runs while the next one is read.
         loader.wait()

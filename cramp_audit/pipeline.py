@@ -55,6 +55,8 @@ class AuditRequest:
     period_end: date | None = None
     config_path: str | None = None
     lock_wait_seconds: float = 0.0
+    shards: int = 1                  # > 1: sharded by patient on a Dask cluster (cramp_audit/shards.py)
+    dask_address: str | None = None  # the cluster's scheduler; None: a local cluster of this machine
 
     def __post_init__(self) -> None:
         # Dates arrive as text when Prefect passes the request through JSON (a served deployment).
@@ -268,7 +270,8 @@ def new_run_record(request: AuditRequest, run_id: str) -> ledger.RunRecord:
     parameters = load_parameters(Path(request.config_path) if request.config_path else None)
     return ledger.RunRecord(run_id, str(source.resolve()), source_format, code_version=code_version(),
                             rule_pack_version=RULE_PACK_VERSION, rule_pack_checksum=rule_pack_checksum(),
-                            parameters=parameters)
+                            parameters=parameters, shards=request.shards,
+                            cluster=None if request.shards == 1 else (request.dask_address or "local"))
 
 
 @contextmanager

@@ -212,7 +212,8 @@ def _reason_code_problems(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> 
             for rule_id, code, rows in used if code not in allowed.get(rule_id, set())]
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str, rules_dir: Path | None = None) -> None:
+def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str, rules_dir: Path | None = None,
+             unusable_tables: list[str] | None = None) -> None:
     """The stages prepare, rules and decide into work.* (cohort, cohort_attrition, rules,
     patient_rules, rule_results, rule_strata, deviations: each with audit.*'s column order, run_id
     first). Needs the run's load (staging.*, work.table_counts, ref.* value sets) and
@@ -221,7 +222,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, run_id: str, source_path: str, rule
     set_variable(con, "run_id", run_id, "VARCHAR")
     set_variable(con, "source_path", source_path, "VARCHAR")
     _check_variables(con, rules)
-    unusable = _unusable_tables(con)
+    # A shard is told the whole extract's unusable tables (its own load may lack rows the extract has).
+    unusable = _unusable_tables(con) if unusable_tables is None else sorted(unusable_tables)
 
     run_stage(con, "prepare")
     _write_rule_tables(con, run_id, rules, unusable)

@@ -80,8 +80,12 @@ def refuse_empty_required_tables(validations: list[TableValidation]) -> None:
     empty = empty_required_tables(validations)
     if empty:
         v = empty[0]
-        raise ExtractError(f"{v.table_name}: no usable rows ({v.rows_read:,} read, {v.rows_rejected:,} rejected); "
-                           "a required table cannot be empty (`cramp-audit validate` shows why rows were rejected)")
+        raise ExtractError(empty_table_message(v.table_name, v.rows_read, v.rows_rejected))
+
+
+def empty_table_message(table_name: str, rows_read: int, rows_rejected: int) -> str:
+    return (f"{table_name}: no usable rows ({rows_read:,} read, {rows_rejected:,} rejected); "
+            "a required table cannot be empty (`cramp-audit validate` shows why rows were rejected)")
 
 
 def summarise(extract: Extract, validations: list[TableValidation], top: int | None = None) -> list[TableCounts]:

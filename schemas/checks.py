@@ -30,6 +30,7 @@ EARLIEST_PLAUSIBLE_DATE = date(1900, 1, 1)
 # Flag columns computed before validation from other tables (they need the whole extract).
 PATIENT_KNOWN = "_patient_known"
 ENCOUNTER_KNOWN = "_encounter_known"
+ENCOUNTER_OWN = "_encounter_of_this_patient"  # false when the encounters file gives it to another patient
 KEY_FIRST = "_key_first_occurrence"
 
 
@@ -140,6 +141,7 @@ def column_checks(table: Table, extract_date: date) -> list[RowCheck]:
         checks.append(check("patient_id", "unknown_patient", lambda: pl.col(PATIENT_KNOWN)))
     if "encounter_id" in table.column_names and table.name != "encounters":
         checks.append(check("encounter_id", "unknown_encounter", lambda: pl.col(ENCOUNTER_KNOWN)))
+        checks.append(check("encounter_id", "other_patient", lambda: pl.col(ENCOUNTER_OWN)))
     if table.date_columns_ordered:
         start, end = table.date_columns_ordered
         # rules-v2.md: an order's end date before its start is rejected, not nulled (a nulled end would

@@ -11,12 +11,21 @@ quarantine rows."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandera.polars as pa
 import polars as pl
-from cramp_audit.schemas.checks import ENCOUNTER_KNOWN, KEY_FIRST, PATIENT_KNOWN, REJECTED, REPAIRED, RowCheck, raw
+from cramp_audit.schemas.checks import (
+    ENCOUNTER_KNOWN,
+    ENCOUNTER_OWN,
+    KEY_FIRST,
+    PATIENT_KNOWN,
+    REJECTED,
+    REPAIRED,
+    RowCheck,
+    raw,
+)
 from cramp_audit.schemas.code_systems import canonical_system_column
 from cramp_audit.schemas.models import checks_for, schema_for
 from cramp_audit.schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW, TABLES_BY_NAME, USABLE_ROWS_CHECK
@@ -45,6 +54,10 @@ class TableValidation:
     rows_rejected: int
     rows_repaired: int
     file_counts: pl.DataFrame    # FILE_COUNTS_SCHEMA: per source file, read = loaded + rejected
+    # Per date / number column: values present, and of those parsed (a sharded run settles the
+    # :parses_in_some_row checks of all shards from these).
+    values_present: dict[str, int] = field(default_factory=dict)
+    values_parsed: dict[str, int] = field(default_factory=dict)
 
 
 class KnownKeys:
@@ -69,6 +82,19 @@ class KnownKeys:
         new = keys.drop_nulls().sort().to_frame("key").lazy()
         self.sorted = self.sorted.to_frame("key").lazy().merge_sorted(new, "key").collect().to_series()
         self.has_null = self.has_null or keys.null_count() > 0
+
+
+def row_keys(frame: pl.DataFrame) -> pl.Series:
+    """One text per source row (its file and row number), to name rows across processes."""
+    return frame.select(pl.concat_str([pl.col(SOURCE_FILE), pl.col(SOURCE_ROW).cast(pl.String)],
+                                      separator="\x00")).to_series()
+
+
+def encounter_owners(encounters: pl.DataFrame) -> pl.DataFrame:
+    """encounter_id -> the patient_id of its first row (the row a duplicate check keeps), from the raw
+    encounters rows in file order: what "an encounter of the same patient" is checked against."""
+    return (encounters.select("encounter_id", pl.col("patient_id").alias("owner")).drop_nulls("encounter_id")
+            .unique("encounter_id", keep="first", maintain_order=True))
 
 
 def _known(ids: pl.Series | KnownKeys | None) -> KnownKeys | None:
@@ -123,7 +149,8 @@ class TableValidator:
     come in file order (the first row with a key is the one kept)."""
 
     def __init__(self, table_name: str, extract_date: date, patient_ids: pl.Series | KnownKeys | None = None,
-                 encounter_ids: pl.Series | KnownKeys | None = None) -> None:
+                 encounter_ids: pl.Series | KnownKeys | None = None,
+                 encounter_owners: pl.DataFrame | None = None, foreign_duplicates: pl.Series | None = None) -> None:
         self.table = TABLES_BY_NAME[table_name]
         self.checks = checks_for(table_name, extract_date)
         self.schema = schema_for(table_name, extract_date)
@@ -132,6 +159,10 @@ class TableValidator:
                                    "reason": [c.reason for c in self.checks]})
         self.patient_ids, self.encounter_ids = _known(patient_ids), _known(encounter_ids)
         self.keys_seen = KnownKeys(pl.Series(dtype=pl.String)) if self.table.key else None
+        # encounter_id -> patient_id of its first row in the encounters file (encounter_owners()).
+        self.encounter_owners = encounter_owners
+        # Source rows (row_keys) whose key came first in another shard of a sharded run (cramp_audit/shards.py).
+        self.foreign_duplicates = foreign_duplicates
         self.rows_read = self.rows_loaded = self.rows_rejected = self.rows_repaired = 0
         self.failed_checks: Counter[str] = Counter()
         self.values_present: Counter[str] = Counter()
@@ -145,7 +176,10 @@ class TableValidator:
         if self.keys_seen is not None:
             keys = frame[table.key]
             seen = self.keys_seen.contains(keys).fill_null(self.keys_seen.has_null)
-            flags[KEY_FIRST] = keys.is_first_distinct() & ~seen
+            first = keys.is_first_distinct() & ~seen
+            if self.foreign_duplicates is not None:
+                first = first & ~row_keys(frame).is_in(self.foreign_duplicates.implode())
+            flags[KEY_FIRST] = first
             self.keys_seen.add(keys)
         if table.name != "patients":
             known = self.patient_ids.contains(frame["patient_id"]) if self.patient_ids is not None else pl.lit(True)
@@ -153,7 +187,14 @@ class TableValidator:
         if "encounter_id" in table.column_names and table.name != "encounters":
             encounter = frame["encounter_id"]
             known = self.encounter_ids.contains(encounter) if self.encounter_ids is not None else pl.lit(True)
-            flags[ENCOUNTER_KNOWN] = encounter.is_null() | known
+            own = pl.Series([True] * frame.height, dtype=pl.Boolean)
+            if self.encounter_owners is not None:
+                owner = frame.select("encounter_id", "patient_id").join(
+                    self.encounter_owners, on="encounter_id", how="left", maintain_order="left")["owner"]
+                own = (owner.is_null() | (owner == frame["patient_id"])).fill_null(True)
+            # Another patient's encounter is reported as that, not also as unknown.
+            flags[ENCOUNTER_KNOWN] = encounter.is_null() | known | ~own
+            flags[ENCOUNTER_OWN] = own
         return flags
 
     def validate(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -196,7 +237,8 @@ class TableValidator:
         return TableValidation(
             table_name=self.table.name, loaded=loaded, quarantine=quarantine, data_quality=self._data_quality(),
             rows_read=self.rows_read, rows_loaded=self.rows_loaded, rows_rejected=self.rows_rejected,
-            rows_repaired=self.rows_repaired, file_counts=self._file_counts(quarantine))
+            rows_repaired=self.rows_repaired, file_counts=self._file_counts(quarantine),
+            values_present=dict(self.values_present), values_parsed=dict(self.values_parsed))
 
     def _data_quality(self) -> pl.DataFrame:
         """One row per check (rows checked / failed), plus whole-table checks: the table is not empty,

@@ -165,3 +165,17 @@ def test_parquet_typed_columns_are_checked_as_typed_values(tmp_path):
     assert loaded["value_numeric"].to_list() == [0.6, None]
     assert loaded["value_text"].to_list() == [None, "inf"]  # the repaired value is still evidence
     assert loaded["ref_low"].to_list() == [1.0, 1.0]
+
+
+def test_an_encounter_of_another_patient_is_quarantined_as_such(tmp_path):
+    # extract-format.md: a row's encounter_id is an encounter of the same patient.
+    second = {**DEFAULT_PATIENT, "patient_id": "P2"}
+    their_encounter = {**GOOD["encounters"], "encounter_id": "E2", "patient_id": "P2"}
+    borrowed = {**GOOD["diagnoses"], "encounter_id": "E2"}
+    folder = write_extract(tmp_path / "x", patients=[GOOD["patients"], second],
+                           encounters=[GOOD["encounters"], their_encounter],
+                           diagnoses=[GOOD["diagnoses"], borrowed])
+    result = _validated(folder)["diagnoses"]
+    assert result.quarantine.select("source_row", "action", "check_name", "reason").rows() == [
+        (2, "repaired", "encounter_id:other_patient", "encounter belongs to another patient")]
+    assert result.loaded["encounter_id"].to_list() == ["E1", None]

@@ -36,10 +36,11 @@ WITH denominator AS (
 diuretics_at_index AS (
     SELECT n.patient_id,
            string_agg(DISTINCT m.label, ', ' ORDER BY m.label) AS labels,
-           json_group_array(json_object('order_id', m.order_id, 'encounter_id', m.encounter_id, 'status', m.status,
+           to_json(list(json_object('order_id', m.order_id, 'encounter_id', m.encounter_id, 'status', m.status,
                                         'route', m.route, 'source_file', m.source_file,
                                         'source_row', m.source_row, 'description', m.description,
-                                        'start_date', m.start_date, 'end_date', m.end_date)) AS orders
+                                        'start_date', m.start_date, 'end_date', m.end_date)
+                                        ORDER BY m.start_date, m.order_id)) AS orders  -- same order every run
     FROM denominator AS n
     JOIN work.med_matches AS m ON m.patient_id = n.patient_id AND m.value_set = 'DIURETIC'
     WHERE active_on(m.start_date, m.active_until, n.index_date)

@@ -74,3 +74,7 @@ DROP VIEW IF EXISTS audit.latest_run;  -- the name before it followed its table'
 CREATE OR REPLACE VIEW audit.latest_runs AS
     SELECT * FROM runs WHERE status = 'succeeded'
     QUALIFY row_number() OVER (PARTITION BY source_path ORDER BY finished_at DESC, run_id DESC) = 1;
+-- A sharded run (`--shards N`): how many shards, and the Dask cluster they ran on ("local" for one this
+-- run started); a single run has 1 and no cluster.
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS shards INTEGER;
+ALTER TABLE audit.runs ADD COLUMN IF NOT EXISTS cluster VARCHAR;

@@ -28,6 +28,8 @@ COMMENT ON COLUMN audit.runs.extract_date IS 'The date the source says it was ex
 COMMENT ON COLUMN audit.runs.error IS 'Why a failed run failed (one line); NULL otherwise.';
 COMMENT ON COLUMN audit.runs.rule_pack_checksum IS 'sha256 over the rule files and the shared SQL they run on: the same value means the same rule logic.';
 COMMENT ON COLUMN audit.runs.latest_data_date IS 'Latest event date in the extract (birth, death, encounter, diagnosis, order start, lab collection, procedure): how recent the data is, shown as the extract''s date in reports, and the default period_end.';
+COMMENT ON COLUMN audit.runs.shards IS 'How many shards by patient the run was split into (cramp-audit run --shards N); 1 for a single-process run.';
+COMMENT ON COLUMN audit.runs.cluster IS 'The Dask scheduler the shards ran on (its address, or local for a cluster of the machine that ran the command); empty for a single-process run.';
 
 -- ---------------------------------------------------------------- audit.rules
 COMMENT ON TABLE audit.rules IS 'The rules a run applied, one row per rule per run (the rule pack as it was then).';

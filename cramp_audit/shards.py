@@ -1,0 +1,304 @@
+"""The audit sharded by patient (`cramp-audit run --shards N`): the same steps as a single run, each
+shard in its own DuckDB file, then merged into the run's database in its one transaction.
+
+    partition      one pass over the extract (through its adapter): every row written to the Parquet
+                   folder of its patient's shard (stable hash of patient_id), and what only the whole
+                   extract knows gathered on the way: its date, its checksum, rows per table, the rows
+                   whose encounter_id / order_id came first in another shard, and the encounters of
+                   another patient that a shard's rows name
+    load_shard     validate, quarantine, stage one shard (cramp_audit.load, as a single run does) into
+                   <work>/shard-K.duckdb, given the whole extract's facts; returns its latest date
+    evaluate_shard cohort and rules for one shard, with the period and the unusable tables of the run
+    merge          every shard's work.* and staging.* rows into the run's database (inside the run's
+                   transaction), the run-wide counts settled, and decide.sql run once over all shards,
+                   so rates and the previous-run comparison are computed as in a single run
+
+Steps take and return paths and small plain values (each is a Prefect task on a Dask worker), and
+each can run again: it starts from nothing but the partition's files. A shard reads only its own
+folder (its rows, and the few keys and encounters it shares with other shards), so a worker's memory
+is bounded by its shard."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from cramp_audit.db import connect, set_variable, sql_text
+from cramp_audit.load import ShardContext, load_source
+from cramp_audit.provenance import source_checksum
+from cramp_audit.schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, SOURCE_ROW, TABLES, TABLES_BY_NAME
+from cramp_audit.schemas.validate import KnownKeys, encounter_owners, row_keys
+from cramp_audit.stages import run_stage, statement
+from cramp_audit.transforms.base import Extract, ExtractError, Skipped
+from cramp_audit.transforms.registry import BY_FORMAT
+from cramp_audit.validation_summary import (
+    RUN_SUMMARY_REASONS,
+    QuarantineReason,
+    TableCounts,
+    empty_table_message,
+)
+
+OWNERS_FILE = "_encounter_owners.parquet"  # per shard: the other patients' encounters its rows name
+DUPLICATES_DIR = "_duplicates"
+PLAN_FILE = "plan.json"
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """What the partition found, as plain values (a Prefect task result)."""
+
+    work_dir: str
+    shards: int
+    source_format: str
+    extract_date: str                 # ISO: the source's own date, else the day the run started
+    source_checksum: str
+    tables: list[str]                 # the extract's tables (the others are absent)
+    skipped: list[dict] = field(default_factory=list)   # transforms.base.Skipped, as dicts
+    rows: dict[str, int] = field(default_factory=dict)  # rows per table in the whole extract
+
+    def shard_dir(self, shard: int) -> Path:
+        return Path(self.work_dir) / f"shard-{shard}"
+
+    def shard_db(self, shard: int) -> Path:
+        return Path(self.work_dir) / f"shard-{shard}.duckdb"
+
+
+@dataclass(frozen=True)
+class ShardLoad:
+    shard: int
+    latest_date: str | None           # ISO; sql/period.sql on the shard's staging
+    rows_read: dict[str, int]
+    rows_loaded: dict[str, int]
+    value_sets_checksum: str
+
+
+def shard_ids(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, shards: int) -> pl.Series:
+    incoming = batch.select("patient_id").to_arrow()  # noqa: F841 - read by name by the statement
+    return con.sql(sql_text("shards/shard_of.sql"), params={"shards": shards}).pl()["shard"]
+
+
+def partition(source: str, source_format: str, shards: int, work_dir: str, run_date: str) -> ShardPlan:
+    """Reads the extract once, table by table in the order a single run validates them, writing each
+    batch's rows to their shards' folders (Parquet keeps the values exactly as the adapter gave them,
+    source file and row included, so quarantine rows are the same as a single run's)."""
+    work = Path(work_dir)
+    shutil.rmtree(work, ignore_errors=True)  # a re-run starts again from the extract
+    work.mkdir(parents=True)
+    extract = BY_FORMAT[source_format].read(Path(source))
+    hasher = duckdb.connect()
+    rows: dict[str, int] = {}
+    owners: pl.DataFrame | None = None  # encounter_id -> its patient, once encounters are split
+    borrowed: list[pl.DataFrame] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-checksum") as worker:
+        checksum = worker.submit(source_checksum, extract)
+        for table in TABLES:
+            batches = extract.tables.get(table.name)
+            if batches is not None:
+                rows[table.name], found = _split_table(hasher, extract, table.name, shards, work, owners, borrowed)
+                owners = found if found is not None else owners
+        hasher.close()
+    if owners is not None:
+        _write_borrowed(work, shards, borrowed)
+        plan = ShardPlan(str(work), shards, source_format,
+                         (extract.extract_date or date.fromisoformat(run_date)).isoformat(), checksum.result(),
+                         list(extract.tables), [asdict(s) for s in extract.skipped], rows)
+    (work / PLAN_FILE).write_text(json.dumps(asdict(plan)), encoding="utf-8")
+    return plan
+
+
+def _split_table(hasher: duckdb.DuckDBPyConnection, extract: Extract, table_name: str, shards: int, work: Path,
+                 owners: pl.DataFrame | None, borrowed: list[pl.DataFrame]) -> tuple[int, pl.DataFrame | None]:
+    """Writes one table's rows to their shards; returns its row count and, for encounters, their
+    owners. A row naming another patient's encounter is noted in `borrowed` (shard, encounter, owner)."""
+    table = TABLES_BY_NAME[table_name]
+    # The duplicate-key check spans shards: a key seen first anywhere earlier in the file (any shard)
+    # makes this row a duplicate, as in a single pass.
+    seen = KnownKeys(pl.Series(dtype=pl.String)) if table.key else None
+    duplicates: list[pl.DataFrame] = []
+    owner_parts: list[pl.DataFrame] = []
+    schema: dict | None = None
+    rows = 0
+    for number, batch in enumerate(extract.tables[table_name]()):
+        schema = schema or batch.schema
+        rows += batch.height
+        shard = shard_ids(hasher, batch, shards)
+        if seen is not None:
+            keys = batch[table.key]
+            first = keys.is_first_distinct() & ~seen.contains(keys).fill_null(seen.has_null)
+            seen.add(keys)
+            duplicates.append(pl.DataFrame({"shard": shard, "row": row_keys(batch)}).filter(~first))
+        if table_name == "encounters":
+            owner_parts.append(encounter_owners(batch))
+        elif owners is not None and "encounter_id" in batch.columns:
+            named = batch.select("encounter_id", "patient_id", shard.alias("shard")).join(
+                owners, on="encounter_id", how="inner")
+            borrowed.append(named.filter(pl.col("owner") != pl.col("patient_id").fill_null(""))
+                            .select("shard", "encounter_id", "owner"))
+        for (k,), part in batch.with_columns(shard.alias("_shard")).partition_by("_shard", as_dict=True).items():
+            folder = work / f"shard-{k}" / table_name
+            folder.mkdir(parents=True, exist_ok=True)
+            part.drop("_shard").write_parquet(folder / f"{number:06d}.parquet")
+    for k in range(shards):  # every shard has the table, rows or not (an absent table means something else)
+        folder = work / f"shard-{k}" / table_name
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            pl.DataFrame(schema=schema or {c: pl.String for c in table.column_names} | {
+                SOURCE_FILE: pl.String, SOURCE_ROW: pl.Int64}).write_parquet(folder / "empty.parquet")
+    if seen is not None:
+        found = pl.concat(duplicates) if duplicates else pl.DataFrame(schema={"shard": pl.Int32, "row": pl.String})
+        for k in range(shards):
+            folder = work / f"shard-{k}" / DUPLICATES_DIR
+            folder.mkdir(parents=True, exist_ok=True)
+            found.filter(pl.col("shard") == k).select("row").write_parquet(folder / f"{table_name}.parquet")
+    if table_name == "encounters":
+        merged = pl.concat(owner_parts) if owner_parts else pl.DataFrame(
+            schema={"encounter_id": pl.String, "owner": pl.String})
+        return rows, merged.unique("encounter_id", keep="first", maintain_order=True)
+    return rows, None
+
+
+def _write_borrowed(work: Path, shards: int, borrowed: list[pl.DataFrame]) -> None:
+    """Per shard, the owners of only the encounters its rows borrow from another patient: all that the
+    encounter_id:other_patient check needs (an own or unknown encounter passes it), so a worker never
+    holds the whole extract's encounter ids."""
+    found = pl.concat(borrowed) if borrowed else pl.DataFrame(
+        schema={"shard": pl.Int32, "encounter_id": pl.String, "owner": pl.String})
+    for k in range(shards):
+        found.filter(pl.col("shard") == k).select("encounter_id", "owner").unique("encounter_id").write_parquet(
+            work / f"shard-{k}" / OWNERS_FILE)
+
+
+def refuse_empty_required(loads: list[ShardLoad]) -> None:
+    """A single run's refusal of a required table without a usable row, over all shards at once."""
+    read = {t.name: sum(s.rows_read.get(t.name, 0) for s in loads) for t in TABLES}
+    loaded = {t.name: sum(s.rows_loaded.get(t.name, 0) for s in loads) for t in TABLES}
+    for table in TABLES:
+        if table.required_file and table.name in loads[0].rows_read and loaded[table.name] == 0:
+            raise ExtractError(empty_table_message(table.name, read[table.name], read[table.name]))
+
+
+def shard_extract(plan: ShardPlan, shard: int) -> Extract:
+    """One shard's rows as an Extract, batches in the order the partition wrote them (file order)."""
+    folder = plan.shard_dir(shard)
+
+    def batches_of(table_name: str):  # noqa: ANN202 - a transforms.base.Batches
+        def batches() -> Iterator[pl.DataFrame]:
+            for path in sorted((folder / table_name).glob("*.parquet")):
+                yield pl.read_parquet(path)
+        return batches
+
+    # The adapter's skipped rows are counted once, by shard 0 (the merge sums every shard's counts).
+    skipped = [Skipped(**s) for s in plan.skipped] if shard == 0 else []
+    return Extract(plan.source_format, {name: batches_of(name) for name in plan.tables}, skipped,
+                   date.fromisoformat(plan.extract_date))
+
+
+def shard_context(plan: ShardPlan, shard: int) -> ShardContext:
+    owners_file = plan.shard_dir(shard) / OWNERS_FILE
+    owners = pl.read_parquet(owners_file) if owners_file.exists() else None
+    duplicates = {path.stem: pl.read_parquet(path)["row"]
+                  for path in (plan.shard_dir(shard) / DUPLICATES_DIR).glob("*.parquet")}
+    return ShardContext(owners, duplicates)
+
+
+def load_shard(plan: ShardPlan, shard: int, run_id: str) -> ShardLoad:
+    """Validates and stages one shard into its own database file (made anew: safe to run again)."""
+    path = plan.shard_db(shard)
+    for stale in (path, Path(f"{path}.wal")):
+        stale.unlink(missing_ok=True)
+    con = connect(path)
+    try:
+        con.begin()
+        checksum, validations = load_source(con, shard_extract(plan, shard),
+                                            date.fromisoformat(plan.extract_date), run_id,
+                                            shard=shard_context(plan, shard))
+        latest = con.execute(statement("latest_date")).fetchone()[0]
+        incoming = pl.DataFrame(  # noqa: F841 - read by name by the statement
+            [(v.table_name, column, present, v.values_parsed.get(column, 0))
+             for v in validations for column, present in v.values_present.items()],
+            schema={"table_name": pl.String, "column_name": pl.String, "present": pl.Int64, "parsed": pl.Int64},
+            orient="row").to_arrow()
+        con.execute(sql_text("shards/parse_counts.sql"))
+        con.commit()
+    finally:
+        con.close()
+    return ShardLoad(shard, latest.isoformat() if latest else None,
+                     {v.table_name: v.rows_read for v in validations},
+                     {v.table_name: v.rows_loaded for v in validations}, checksum)
+
+
+def evaluate_shard(plan: ShardPlan, shard: int, run_id: str, source_path: str, parameters: dict,
+                   period_start: str, period_end: str, data_end: str, unusable: list[str]) -> int:
+    """Cohort and rules of one shard, with the run's parameters, period and unusable tables; returns
+    the shard's cohort size. work.* is rebuilt from staging, so a re-run gives the same rows."""
+    from cramp_audit.config import set_parameters
+    from cramp_audit.rules_engine import evaluate
+
+    con = connect(plan.shard_db(shard))
+    try:
+        con.begin()
+        set_parameters(con, parameters, date.fromisoformat(period_start), date.fromisoformat(period_end),
+                       data_end=date.fromisoformat(data_end))
+        evaluate(con, run_id, source_path, unusable_tables=unusable)
+        [(cohort,)] = con.execute(sql_text("summary/cohort_size.sql")).fetchall()
+        con.commit()
+    finally:
+        con.close()
+    return int(cohort)
+
+
+def merge(con: duckdb.DuckDBPyConnection, plan: ShardPlan, run_id: str, source_path: str,
+          unusable: list[str], rows_read: dict[str, int]) -> None:
+    """Every shard's rows into the run's work.* and staging.* (on the run's connection, inside its
+    transaction: nothing is published until the run commits), then the run-wide rows settled and the
+    decider run over all shards with the previous run's rates, exactly as a single run does."""
+    from cramp_audit.load import insert_frame
+    from cramp_audit.schemas.validate import unusable_table_quality
+
+    aliases = [f"shard_{k}" for k in range(plan.shards)]
+    for k, alias in enumerate(aliases):
+        con.execute(sql_text("shards/attach_shard.sql").format(alias=alias), {"path": str(plan.shard_db(k))})
+    # They stay attached until the run commits (DuckDB cannot detach what the open transaction read):
+    # detach() then, or the run's connection closing on failure.
+    con.execute(sql_text("shards/merge_begin.sql").format(first=aliases[0]))
+    for alias in aliases:
+        con.execute(sql_text("shards/merge_shard.sql").format(alias=alias))
+    con.execute(sql_text("shards/merge_settle.sql"))
+    insert_frame(con, "work_insert", "data_quality",
+                 unusable_table_quality({name: rows_read.get(name, 0) for name in unusable}), run_id)
+    _insert_unusable(con, unusable)
+    set_variable(con, "run_id", run_id, "VARCHAR")
+    set_variable(con, "source_path", source_path, "VARCHAR")
+    run_stage(con, "decide")
+
+
+def detach(con: duckdb.DuckDBPyConnection, plan: ShardPlan) -> None:
+    """After the run's commit: the shards' files are let go (the work folder can then be removed)."""
+    for k in range(plan.shards):
+        con.execute(sql_text("shards/detach_shard.sql").format(alias=f"shard_{k}"))
+
+
+def _insert_unusable(con: duckdb.DuckDBPyConnection, unusable: list[str]) -> None:
+    from cramp_audit.rules_engine import _insert
+
+    _insert(con, "unusable_tables", pl.DataFrame({"table_name": unusable}, schema={"table_name": pl.String}))
+
+
+def table_summary(con: duckdb.DuckDBPyConnection) -> list[TableCounts]:
+    """The merged run's per-table counts with its commonest reasons, as a single run's result keeps them."""
+    reasons: dict[str, list[QuarantineReason]] = {}
+    for table_name, action, field_name, reason, rows in con.execute(
+            sql_text("shards/quarantine_reasons.sql")).fetchall():
+        reasons.setdefault(table_name, []).append(QuarantineReason(action, field_name, reason, rows))
+    counts = con.execute(sql_text("shards/table_counts_summary.sql"),
+                         {"absent": ABSENT_TABLE_REASON, "tables": [t.name for t in TABLES]}).fetchall()
+    return [TableCounts(name, *map(int, numbers), reasons=reasons.get(name, [])[:RUN_SUMMARY_REASONS])
+            for name, *numbers in counts]
