@@ -10,7 +10,7 @@
 -- status / previous_status: the patient's status for the rule in this / the previous run, NULL when
 -- the patient was not in that run's cohort (or the previous run had no such rule, or there is none).
 -- A rule no longer in the pack resolves nothing: only this run's rules are compared.
--- Runs after sql/decide.sql (reads work.patient_rules); column order = audit.deviation_changes.
+-- Runs after decide/decide.sql (reads work.patient_rules); column order = audit.deviation_changes.
 CREATE OR REPLACE TABLE work.deviation_changes AS
 WITH cur AS (SELECT rule_id, patient_id, status FROM work.patient_rules),
 prev AS (SELECT rule_id, patient_id, status FROM work.previous_patient_rules

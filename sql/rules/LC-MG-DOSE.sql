@@ -7,7 +7,7 @@
 -- reason_codes: DOSE_BELOW_RANGE, DOSE_ABOVE_RANGE
 -- denominator: cohort patients with a magnesium oxide order started in follow-up
 -- choices:
---   Magnesium oxide = the MAGNESIUM_OXIDE subset of MAGNESIUM_SUPPLEMENT matches (sql/match_medications.sql:
+--   Magnesium oxide = the MAGNESIUM_OXIDE subset of MAGNESIUM_SUPPLEMENT matches (sql/prepare/match_medications.sql:
 --   code 6582 or an SCD whose display says magnesium oxide, or a description saying so).
 --   A magnesium oxide order "inside follow-up" is one that starts inside it. Daily dose in mg =
 --   dose_value x frequency_per_day converted by sql/valuesets/unit_conversions.csv (mg, g, gm, and

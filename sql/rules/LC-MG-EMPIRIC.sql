@@ -10,7 +10,7 @@
 -- choices:
 --   "The magnesium start" is the first MAGNESIUM_SUPPLEMENT order starting inside follow-up whose
 --   route is oral through the route map (oral, PO, PO/NG, "Oral route", oral use ...) or missing with
---   no dose form naming another route (sql/magnesium_starts.sql); ties go to the lowest order_id.
+--   no dose form naming another route (sql/prepare/magnesium_starts.sql); ties go to the lowest order_id.
 --   Documented deficiency: a low magnesium result (in its own unit against its plausible ref_low or
 --   the unit's default; text "<0.5" counts) collected in start - mg_lookback_days .. start, or a
 --   HYPOMAGNESEMIA diagnosis present at the start (recorded on or before it, not resolved before it).

@@ -14,7 +14,7 @@
 --   CKD_SEVERE diagnosis present at the start (recorded on or before, not resolved before) unless that
 --   latest eGFR is shown >= egfr_min and was collected after the diagnosis was recorded. eGFR is
 --   compared as reported (no conversion), the threshold in the result's own unit. Documented
---   deficiency as LC-MG-EMPIRIC (sql/magnesium_starts.sql). Deviation: severe and no documented
+--   deficiency as LC-MG-EMPIRIC (sql/prepare/magnesium_starts.sql). Deviation: severe and no documented
 --   deficiency (NO_DOCUMENTED_DEFICIENCY), or documented and no magnesium result read from start +
 --   mg_monitor_from_days to start + mg_monitor_days (NO_MAGNESIUM_MONITORING). The monitoring window
 --   cut by death or the end of the data leaves the patient not evaluable; so does a missing labs
