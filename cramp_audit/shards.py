@@ -36,7 +36,7 @@ from cramp_audit.load import ShardContext, load_source
 from cramp_audit.provenance import source_checksum
 from cramp_audit.schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, SOURCE_ROW, TABLES, TABLES_BY_NAME
 from cramp_audit.schemas.validate import KnownKeys, encounter_owners, row_keys
-from cramp_audit.stages import run_stage, statement
+from cramp_audit.stages import run_stage, statement, tables
 from cramp_audit.transforms.base import Extract, ExtractError, Skipped
 from cramp_audit.transforms.registry import BY_FORMAT
 from cramp_audit.validation_summary import (
@@ -269,7 +269,10 @@ def merge(con: duckdb.DuckDBPyConnection, plan: ShardPlan, run_id: str, source_p
     # They stay attached until the run commits (DuckDB cannot detach what the open transaction read):
     # detach() then, or the run's connection closing on failure.
     con.execute(sql_text("shards/merge_begin.sql").format(first=aliases[0]))
+    copied = [("staging", t) for t in tables("staging")] + [("work", t) for t in tables("loaded")]
     for alias in aliases:
+        for schema, table in copied:
+            con.execute(statement("copy_shard_table").format(alias=alias, schema=schema, table=table))
         con.execute(sql_text("shards/merge_shard.sql").format(alias=alias))
     con.execute(sql_text("shards/merge_settle.sql"))
     insert_frame(con, "work_insert", "data_quality",

@@ -84,6 +84,10 @@ SELECT * FROM read_csv($path, header = true, all_varchar = true, quote = '"', es
 -- Types a ref.* column that holds numbers (read as text by ref_table_from_csv) as DOUBLE.
 ALTER TABLE ref.{table} ALTER COLUMN {column} SET DATA TYPE DOUBLE;
 
+-- name: copy_shard_table
+-- One table of a shard's database (attached as {alias}) appended to the run's (cramp_audit/shards.py).
+INSERT INTO {schema}.{table} SELECT * FROM {alias}.{schema}.{table};
+
 -- name: table_exists
 -- 1 when the table schema_name.table_name exists in the database, else 0.
 SELECT count(*) FROM duckdb_tables() WHERE schema_name = $schema_name AND table_name = $table_name;
