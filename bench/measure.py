@@ -68,12 +68,15 @@ class _RssWatch:
 
 
 def run_child(mode: str, source: Path, workdir: Path, env: dict[str, str], log_path: Path,
-              memory_cap_bytes: int) -> ChildRun:
-    """One audit of SOURCE into a fresh WORKDIR in a fresh process (bench/child.py)."""
+              memory_cap_bytes: int, source_format: str | None = None) -> ChildRun:
+    """One audit of SOURCE into a fresh WORKDIR in a fresh process (bench/child.py), of SOURCE_FORMAT
+    when given (the audit's --format), else of the format the audit detects."""
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     result_path = workdir / "result.json"
     command = [sys.executable, "-m", "bench.child", mode, str(source), str(workdir), str(result_path)]
+    if source_format:
+        command += ["--format", source_format]
     with open(log_path, "w") as log:
         started = time.perf_counter()
         child = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
