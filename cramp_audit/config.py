@@ -124,12 +124,12 @@ def set_parameters(con: duckdb.DuckDBPyConnection, params: dict[str, Number],
                    period_start: date | None = None, period_end: date | None = None,
                    data_end: date | None = None) -> tuple[date, date]:
     """SET VARIABLE for every parameter plus period_start / period_end (defaulted from the extract
-    when not given: end = latest date in staging, start = end - 364 days) and data_end (the latest
-    date in staging: where windows end). Returns the period."""
+    when not given: end = latest date in the whole extract, start = end - 364 days) and data_end
+    (that latest date: where windows end). Returns the period."""
     # Assumption: DEFAULT_PERIOD_DAYS counts both ends, so the default period is exactly 365 days.
     # rules-v2.md: windows end at the end of the data (its latest event date, not the run date).
-    loaded = con.execute(statement("table_exists"),
-                         {"schema_name": "staging", "table_name": "patients"}).fetchone()[0]
+    loaded = con.execute(statement("table_exists"),  # the load's work.event_dates (load/work_tables.sql)
+                         {"schema_name": "work", "table_name": "event_dates"}).fetchone()[0]
     # A shard of a sharded run is given the whole extract's data_end (cramp_audit/shards.py).
     if data_end is None:
         data_end = con.execute(statement("latest_date")).fetchone()[0] if loaded else None

@@ -1,8 +1,11 @@
 """The streaming load: an extract validated batch by batch and loaded into DuckDB through Arrow
 (never row by row), codes normalised, the derived columns the rules need added, and this run's
-quarantine / data-quality rows kept in work.* until the run is published. A table's staging rows go
-in batch by batch, its quarantine and data-quality rows once the table is done. The same batch loop
-validates an extract without loading it (`cramp-audit validate`)."""
+quarantine / data-quality rows kept in work.* until the run is published. Every row of every patient
+is read, validated, counted and, when bad, quarantined; staging keeps the rows of the candidate
+patients only (a LEG_CRAMPS code in the diagnoses, read first: outputs.md), and what the whole extract
+still has to tell (its latest event date, the lab-unit counts) is gathered as the batches pass. A
+table's staging rows go in batch by batch, its quarantine and data-quality rows once the table is
+done. The same batch loop validates an extract without loading it (`cramp-audit validate`)."""
 
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ from types import TracebackType
 import duckdb
 import polars as pl
 
-from cramp_audit.db import initialise
-from cramp_audit.schemas.code_systems import normalised_code
+from cramp_audit.db import initialise, sql_text
+from cramp_audit.schemas.code_systems import canonical_system_column, normalised_code
 from cramp_audit.schemas.spec import SOURCE_FILE, SOURCE_ROW, TABLES, unusable_tables
 from cramp_audit.schemas.validate import (
     KnownKeys,
@@ -59,11 +62,6 @@ def staging_rows(table_name: str, loaded: pl.DataFrame) -> pl.DataFrame:
     return loaded.with_columns(exprs).drop(SOURCE_FILE, SOURCE_ROW)
 
 
-def staging_frame(validation: TableValidation) -> pl.DataFrame:
-    """The validated rows of a table validated whole, in staging form."""
-    return staging_rows(validation.table_name, validation.loaded)
-
-
 def insert_frame(con: duckdb.DuckDBPyConnection, statement_name: str, table: str, frame: pl.DataFrame,
                  run_id: str | None = None) -> None:
     """Runs an INSERT ... FROM incoming statement (sql/statements.sql) with the frame handed over as Arrow, found
@@ -75,9 +73,33 @@ def insert_frame(con: duckdb.DuckDBPyConnection, statement_name: str, table: str
     con.execute(statement(statement_name).format(table=table), params)
 
 
-def load_staging(con: duckdb.DuckDBPyConnection, table_name: str, loaded: pl.DataFrame) -> None:
-    """Appends validated rows (a whole table or one batch of it) to staging."""
-    insert_frame(con, "staging_insert", table_name, staging_rows(table_name, loaded))
+def candidate_patients(con: duckdb.DuckDBPyConnection, extract: Extract) -> pl.Series:
+    """The patient ids with a LEG_CRAMPS code among the extract's diagnoses as read (before any
+    table is validated, so that every table's batches can be cut to them as they pass): a superset
+    of the candidates, made exact after the load (load/candidate_patients.sql). Needs ref.* loaded."""
+    codes = con.sql(sql_text("load/candidate_codes.sql")).pl()
+    found: list[pl.Series] = []
+    for batch in extract.tables["diagnoses"]():
+        coded = batch.select("patient_id", "code").with_columns(
+            canonical_system_column(batch["code_system"]).alias("code_system"))
+        coded = coded.with_columns(normalised_code(pl.col("code_system"), pl.col("code")).alias("code"))
+        found.append(coded.join(codes, on=["code_system", "code"], how="semi")["patient_id"].drop_nulls().unique())
+    return pl.concat(found).unique() if found else pl.Series("patient_id", [], dtype=pl.String)
+
+
+def load_staging(con: duckdb.DuckDBPyConnection, table_name: str, loaded: pl.DataFrame,
+                 candidates: pl.Series) -> None:
+    """Appends the candidates' validated rows (of a whole table or one batch of it) to staging; labs
+    of every patient are first counted for the lab-unit checks (work.lab_unit_tally)."""
+    keep = pl.col("patient_id").is_in(candidates.implode())
+    if table_name == "labs":
+        rows = staging_rows(table_name, loaded)
+        incoming = rows.to_arrow()  # noqa: F841 - read by name by the statement
+        con.execute(statement("lab_unit_tally_insert"))
+        rows = rows.filter(keep)
+    else:  # cut first: the staging form of the other patients' rows would be thrown away
+        rows = staging_rows(table_name, loaded.filter(keep))
+    insert_frame(con, "staging_insert", table_name, rows)
 
 
 class StagingLoader:
@@ -87,14 +109,15 @@ class StagingLoader:
     memory and the connection is never used by two threads at once; call `wait` before using the
     connection yourself. Leaving the `with` block waits for the last insert and re-raises its error."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, candidates: pl.Series) -> None:
         self.con = con
+        self.candidates = candidates
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging-insert")
         self._pending: Future[None] | None = None
 
     def append(self, table_name: str, loaded: pl.DataFrame) -> None:
         self.wait()
-        self._pending = self._worker.submit(load_staging, self.con, table_name, loaded)
+        self._pending = self._worker.submit(load_staging, self.con, table_name, loaded, self.candidates)
 
     def wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -206,22 +229,28 @@ def load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: 
 def _load_source(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
                  progress: Progress, shard: ShardContext | None) -> tuple[str, list[TableValidation]]:
     run_stage(con, "load")
-    validations = stream_extract(con, extract, extract_date, run_id, progress, shard)
+    checksum = load_value_sets(con)  # first: the candidates are found by value set
+    candidates = candidate_patients(con, extract) if "diagnoses" in extract.tables else pl.Series(dtype=pl.String)
+    validations = stream_extract(con, extract, extract_date, run_id, progress, shard, candidates)
     if shard is None:  # a shard may lack a table the whole extract has: the partition refuses instead
         refuse_empty_required_tables(validations)
+    run_stage(con, "candidates")
+    insert_frame(con, "work_append", "event_dates", pl.DataFrame(
+        [(v.table_name, v.latest_event_date) for v in validations],
+        schema={"table_name": pl.String, "latest_date": pl.Date}, orient="row"))
     insert_frame(con, "work_insert", "table_counts", table_counts(extract, validations), run_id)
     unusable = unusable_tables(rows_loaded(validations))
     rows_read = {v.table_name: v.rows_read for v in validations}
     load_unusable_tables(con, {name: rows_read.get(name, 0) for name in unusable}, run_id)
-    return load_value_sets(con), validations
+    return checksum, validations
 
 
 def stream_extract(con: duckdb.DuckDBPyConnection, extract: Extract, extract_date: date, run_id: str,
-                   progress: Progress = no_progress, shard: ShardContext | None = None) -> list[TableValidation]:
-    """Validates and loads the extract batch by batch: a batch's rows go to staging as soon as they
-    are validated, while the next batch is read."""
+                   progress: Progress, shard: ShardContext | None, candidates: pl.Series) -> list[TableValidation]:
+    """Validates and loads the extract batch by batch: a batch's candidate rows go to staging as soon
+    as they are validated, while the next batch is read."""
     validations: list[TableValidation] = []
-    with StagingLoader(con) as loader:
+    with StagingLoader(con, candidates) as loader:
         for table_name, loaded in validated_batches(
                 extract, extract_date, validations, lambda v: _report_loaded(progress, v),
                 extract_owners=shard.encounter_owners if shard else None,

@@ -33,6 +33,10 @@ class Column:
     name: str
     dtype: str  # "text", "date", "number"
     required: bool = False
+    # Free text (a description, a result's text) is kept as the source wrote it; in every other
+    # column (ids, codes, code-system tokens, units, statuses, dates, numbers) whitespace around the
+    # value is not significant and is trimmed once, when the file is read.
+    free_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,10 @@ class Table:
     key: str | None = None  # unique per extract
     required_file: bool = False
     date_columns_ordered: tuple[str, str] | None = None  # (start, end): end >= start, else end repaired
+    # When something happened (born, died, seen, diagnosed, ordered, collected, performed): the
+    # latest of these over the whole extract is where the default audit period ends (rules.md). End
+    # and resolved dates are left out: an order's planned stop date can lie in the future.
+    event_dates: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -52,53 +60,57 @@ class Table:
         return [c.name for c in self.columns if c.required]
 
 
-def _c(name: str, dtype: str = "text", required: bool = False) -> Column:
-    return Column(name, dtype, required)
+def _c(name: str, dtype: str = "text", required: bool = False, free_text: bool = False) -> Column:
+    return Column(name, dtype, required, free_text)
 
 
 PATIENTS = Table(
     "patients",
     (_c("patient_id", required=True), _c("birth_date", "date", True), _c("sex"), _c("death_date", "date"),
      _c("site_id")),
-    key="patient_id", required_file=True,
+    key="patient_id", required_file=True, event_dates=("birth_date", "death_date"),
 )
 ENCOUNTERS = Table(
     "encounters",
     (_c("encounter_id", required=True), _c("patient_id", required=True), _c("start_date", "date", True),
      _c("end_date", "date"), _c("encounter_class"), _c("site_id"), _c("provider_id")),
-    key="encounter_id", date_columns_ordered=("start_date", "end_date"),
+    key="encounter_id", date_columns_ordered=("start_date", "end_date"), event_dates=("start_date",),
 )
 DIAGNOSES = Table(
     "diagnoses",
     (_c("patient_id", required=True), _c("encounter_id"), _c("code_system", required=True),
-     _c("code", required=True), _c("description"), _c("recorded_date", "date", True),
+     _c("code", required=True), _c("description", free_text=True), _c("recorded_date", "date", True),
      _c("resolved_date", "date")),
-    required_file=True, date_columns_ordered=("recorded_date", "resolved_date"),
+    required_file=True, date_columns_ordered=("recorded_date", "resolved_date"), event_dates=("recorded_date",),
 )
 MEDICATIONS = Table(
     "medications",
     (_c("order_id", required=True), _c("patient_id", required=True), _c("encounter_id"),
-     _c("code_system", required=True), _c("code", required=True), _c("description"),
+     _c("code_system", required=True), _c("code", required=True), _c("description", free_text=True),
      _c("start_date", "date", True), _c("end_date", "date"), _c("dose_value", "number"), _c("dose_unit"),
      _c("frequency_per_day", "number"), _c("route"), _c("prescriber_id"), _c("status")),
-    key="order_id", required_file=True, date_columns_ordered=("start_date", "end_date"),
+    key="order_id", required_file=True, date_columns_ordered=("start_date", "end_date"), event_dates=("start_date",),
 )
 LABS = Table(
     "labs",
     (_c("patient_id", required=True), _c("encounter_id"), _c("code_system", required=True),
-     _c("code", required=True), _c("description"), _c("collected_date", "date", True),
-     _c("value_numeric", "number"), _c("value_text"), _c("unit"), _c("ref_low", "number"),
+     _c("code", required=True), _c("description", free_text=True), _c("collected_date", "date", True),
+     _c("value_numeric", "number"), _c("value_text", free_text=True), _c("unit"), _c("ref_low", "number"),
      _c("ref_high", "number")),
+    event_dates=("collected_date",),
 )
 PROCEDURES = Table(
     "procedures",
     (_c("patient_id", required=True), _c("encounter_id"), _c("code_system", required=True),
-     _c("code", required=True), _c("description"), _c("performed_date", "date", True)),
+     _c("code", required=True), _c("description", free_text=True), _c("performed_date", "date", True)),
+    event_dates=("performed_date",),
 )
 
 # Load order matters: patients first (every table refers to them), then encounters.
 TABLES: tuple[Table, ...] = (PATIENTS, ENCOUNTERS, DIAGNOSES, MEDICATIONS, LABS, PROCEDURES)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+# Column names that hold free text in some table (kept untrimmed wherever they are read).
+FREE_TEXT_COLUMNS: frozenset[str] = frozenset(c.name for t in TABLES for c in t.columns if c.free_text)
 
 # Tables an extract may lack (extract-format.md): the rules that need one then report not evaluable.
 OPTIONAL_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if not t.required_file)

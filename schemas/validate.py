@@ -58,30 +58,68 @@ class TableValidation:
     # :parses_in_some_row checks of all shards from these).
     values_present: dict[str, int] = field(default_factory=dict)
     values_parsed: dict[str, int] = field(default_factory=dict)
+    latest_event_date: date | None = None  # of the loaded rows (spec.Table.event_dates)
 
 
 class KnownKeys:
-    """Exact membership in a big set of strings, by binary search in a sorted copy. polars' is_in
-    builds a hash set of its whole right side on every call (4 s for 4M lab rows against 12M
-    encounter ids, again for every batch); sorting once and searching costs a tenth of that."""
+    """Exact membership in a big set of strings. Each key is hashed once (64 bits) and the hashes are
+    kept sorted, with the keys in the same order; a value is found by binary search on its hash and
+    then compared with the key at that place. polars' is_in builds a hash set of its whole right side
+    on every call (4 s for 4M lab rows against 12M encounter ids, again for every batch), and a binary
+    search on the strings themselves costs three times this (bench/PROFILE.md). Two keys with one hash
+    are settled by an exact lookup of the few values concerned, so no answer rests on a hash alone."""
 
     def __init__(self, keys: pl.Series) -> None:
-        self.sorted = keys.drop_nulls().sort()
         self.has_null = keys.null_count() > 0
+        self.hashes, self.keys = _sorted_by_hash(keys.drop_nulls())
 
-    def contains(self, values: pl.Series) -> pl.Series:
-        """True / False per value; null for a null value (as is_in gives)."""
-        if self.sorted.is_empty():
+    def contains(self, values: pl.Series, hashes: pl.Series | None = None) -> pl.Series:
+        """True / False per value; null for a null value (as is_in gives). `hashes`: the values'
+        key_hashes, when the caller has them already."""
+        if self.hashes.is_empty():
             return pl.select(pl.when(values.is_null()).then(None).otherwise(False)).to_series()
-        at = self.sorted.search_sorted(values, side="left").clip(upper_bound=self.sorted.len() - 1)
-        return self.sorted.gather(at) == values
+        hashes = key_hashes(values) if hashes is None else hashes
+        at = self.hashes.search_sorted(hashes, side="left").clip(upper_bound=self.hashes.len() - 1)
+        same_hash = self.hashes.gather(at) == hashes
+        found = same_hash & (self.keys.gather(at) == values).fill_null(False)
+        unsure = same_hash & ~found  # another key of the same hash came first: look the value up exactly
+        if unsure.any():
+            pool = self.keys.filter(self.hashes.is_in(hashes.filter(unsure).unique().implode()))
+            found = found | (unsure & values.is_in(pool.implode()).fill_null(False))
+        return pl.select(pl.when(values.is_null()).then(None).otherwise(found)).to_series()
 
-    def add(self, keys: pl.Series) -> None:
+    def add(self, keys: pl.Series, hashes: pl.Series | None = None) -> None:
         # A linear merge of two sorted runs (lazy merge_sorted: 0.06 s for 1M into 11M, against 0.3 s
         # for concat + sort).
-        new = keys.drop_nulls().sort().to_frame("key").lazy()
-        self.sorted = self.sorted.to_frame("key").lazy().merge_sorted(new, "key").collect().to_series()
+        present = keys.is_not_null()
+        hashes, sorted_keys = _sorted_by_hash(keys.filter(present),
+                                              None if hashes is None else hashes.filter(present))
+        merged = pl.DataFrame({"hash": self.hashes, "key": self.keys}).lazy().merge_sorted(
+            pl.DataFrame({"hash": hashes, "key": sorted_keys}).lazy(), "hash").collect()
+        self.hashes, self.keys = merged["hash"], merged["key"]
         self.has_null = self.has_null or keys.null_count() > 0
+
+
+def key_hashes(keys: pl.Series) -> pl.Series:
+    """A key column's 64-bit hashes (computed once per batch and column, then used by every check)."""
+    return keys.hash(0)
+
+
+def _sorted_by_hash(keys: pl.Series, hashes: pl.Series | None = None) -> tuple[pl.Series, pl.Series]:
+    """The keys' hashes, sorted, and the keys in that order."""
+    hashes = key_hashes(keys) if hashes is None else hashes
+    order = hashes.arg_sort()
+    return hashes.gather(order), keys.cast(pl.String).gather(order)
+
+
+def first_distinct(keys: pl.Series, hashes: pl.Series) -> pl.Series:
+    """keys.is_first_distinct() from the keys' hashes; the rows that share a hash (duplicates, and
+    in theory a collision) are settled on the keys themselves."""
+    first = hashes.is_first_distinct()
+    if first.all():
+        return first
+    shared = hashes.is_duplicated().arg_true()
+    return first.scatter(shared, keys.gather(shared).is_first_distinct())
 
 
 def row_keys(frame: pl.DataFrame) -> pl.Series:
@@ -168,6 +206,7 @@ class TableValidator:
         self.values_present: Counter[str] = Counter()
         self.values_parsed: Counter[str] = Counter()
         self.file_rows: Counter[tuple[str, str]] = Counter()  # (source file, "rows_read" / "rows_loaded")
+        self.latest_event_date: date | None = None
         self.quarantine_parts: list[pl.DataFrame] = []
 
     def _flags(self, frame: pl.DataFrame) -> dict[str, pl.Series | pl.Expr]:
@@ -175,12 +214,13 @@ class TableValidator:
         table, flags = self.table, {}
         if self.keys_seen is not None:
             keys = frame[table.key]
-            seen = self.keys_seen.contains(keys).fill_null(self.keys_seen.has_null)
-            first = keys.is_first_distinct() & ~seen
+            hashes = key_hashes(keys)
+            seen = self.keys_seen.contains(keys, hashes).fill_null(self.keys_seen.has_null)
+            first = first_distinct(keys, hashes) & ~seen
             if self.foreign_duplicates is not None:
                 first = first & ~row_keys(frame).is_in(self.foreign_duplicates.implode())
             flags[KEY_FIRST] = first
-            self.keys_seen.add(keys)
+            self.keys_seen.add(keys, hashes)
         if table.name != "patients":
             known = self.patient_ids.contains(frame["patient_id"]) if self.patient_ids is not None else pl.lit(True)
             flags[PATIENT_KNOWN] = known
@@ -226,6 +266,10 @@ class TableValidator:
             if col.dtype in ("date", "number"):
                 self.values_present[col.name] += typed.height - typed[raw(col.name)].null_count()
                 self.values_parsed[col.name] += typed.height - typed[col.name].null_count()
+        if self.table.event_dates and loaded.height:
+            latest = loaded.select(pl.max_horizontal(self.table.event_dates).max()).item()
+            if latest is not None and (self.latest_event_date is None or latest > self.latest_event_date):
+                self.latest_event_date = latest
         for name, part in (("rows_read", frame), ("rows_loaded", loaded)):
             for source_file, rows in _rows_per_file(part).items():
                 self.file_rows[(source_file, name)] += rows
@@ -238,7 +282,8 @@ class TableValidator:
             table_name=self.table.name, loaded=loaded, quarantine=quarantine, data_quality=self._data_quality(),
             rows_read=self.rows_read, rows_loaded=self.rows_loaded, rows_rejected=self.rows_rejected,
             rows_repaired=self.rows_repaired, file_counts=self._file_counts(quarantine),
-            values_present=dict(self.values_present), values_parsed=dict(self.values_parsed))
+            values_present=dict(self.values_present), values_parsed=dict(self.values_parsed),
+            latest_event_date=self.latest_event_date)
 
     def _data_quality(self) -> pl.DataFrame:
         """One row per check (rows checked / failed), plus whole-table checks: the table is not empty,

@@ -70,6 +70,25 @@ RESET preserve_insertion_order;
 -- Appends one validated table, handed over as Arrow (the local name `incoming`), by column name.
 INSERT INTO staging.{table} BY NAME SELECT * FROM incoming;
 
+-- name: keep_candidate_rows
+-- After the load: only the rows of candidate patients exactly (load/candidate_patients.sql).
+DELETE FROM staging.{table} WHERE patient_id NOT IN (SELECT patient_id FROM candidate_patients);
+
+-- name: lab_unit_tally_insert
+-- One validated labs batch (staging form, the local name `incoming`), every patient's, counted into
+-- work.lab_unit_tally (load/work_tables.sql) for the lab-unit checks.
+INSERT INTO work.lab_unit_tally
+SELECT l.code_system, l.code, l.unit, l.value_numeric IS NOT NULL, l.ref_low, count(*)
+FROM incoming AS l
+WHERE EXISTS (SELECT 1 FROM ref.value_sets AS v
+              WHERE v.value_set IN ('MAGNESIUM_LAB', 'POTASSIUM_LAB') AND v.code_system = l.code_system
+                AND v.code = l.code)
+GROUP BY ALL;
+
+-- name: work_append
+-- Appends rows (Arrow, the local name `incoming`) to a work table that has no run id, by column name.
+INSERT INTO work.{table} BY NAME SELECT * FROM incoming;
+
 -- name: work_insert
 -- Appends rows of this run (Arrow, the local name `incoming`) to a work table, tagged with the run id.
 INSERT INTO work.{table} BY NAME SELECT $run_id AS run_id, * FROM incoming;
@@ -94,17 +113,10 @@ SELECT count(*) FROM duckdb_tables() WHERE schema_name = $schema_name AND table_
 
 -- name: latest_date
 -- The latest date in the extract (rules.md: the default audit period is the 365 days that end on
--- it): the greatest event date of staging.* — when something happened (born, died, seen, diagnosed,
--- ordered, collected, performed). End and resolved dates are left out: an order's planned stop date
--- can lie in the future and would push the period past the data. NULL when staging holds no dates.
-SELECT max(d) AS latest_date FROM (
-    SELECT max(greatest(birth_date, death_date)) AS d FROM staging.patients
-    UNION ALL SELECT max(start_date) FROM staging.encounters
-    UNION ALL SELECT max(recorded_date) FROM staging.diagnoses
-    UNION ALL SELECT max(start_date) FROM staging.medications
-    UNION ALL SELECT max(collected_date) FROM staging.labs
-    UNION ALL SELECT max(performed_date) FROM staging.procedures
-);
+-- it): the greatest event date of the whole extract's validated rows, gathered by the load into
+-- work.event_dates (which dates are events: schemas/spec.py Table.event_dates). NULL when the
+-- extract holds no dates.
+SELECT max(latest_date) AS latest_date FROM work.event_dates;
 
 -- ---------------------------------------------------------------- the rules engine (cramp_audit/rules_engine.py)
 

@@ -184,8 +184,10 @@ def test_default_cases_are_issue_14s():
     args = argparse.Namespace(sizes=None, formats=None)
     assert selected_cases(args) == list(DEFAULT_CASES)
     assert sorted((c.fmt, c.patients) for c in DEFAULT_CASES) == [
-        ("csv", 10_000), ("csv", 100_000), ("csv", 1_000_000), ("fhir", 1_000_000), ("omop", 1_000_000),
-        ("parquet", 100_000), ("parquet", 1_000_000)]
+        ("csv", 10_000), ("csv", 100_000), ("csv", 1_000_000), ("fhir", 100_000), ("fhir", 1_000_000),
+        ("omop", 1_000_000), ("parquet", 100_000), ("parquet", 1_000_000)]
+    # issue 14: the planted set is checked at 100k on CSV, Parquet and FHIR
+    assert {c.fmt for c in DEFAULT_CASES if c.patients == 100_000} == {"csv", "parquet", "fhir"}
 
 
 def test_formats_option_accepts_fhir_and_omop():

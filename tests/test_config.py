@@ -11,6 +11,7 @@ import pytest
 
 from cramp_audit.cli import main
 from cramp_audit.config import ConfigError, load_parameters, parameter_specs, set_parameters
+from tests.deck import cramps_patient, lab, load_rows, patient
 from tests.extract_builder import write_extract
 
 SQL_DIR = Path(__file__).parents[1] / "sql"
@@ -60,25 +61,23 @@ def test_parameters_become_duckdb_variables() -> None:
 
 
 def test_default_period_is_the_365_days_ending_on_the_latest_date_in_the_extract() -> None:
-    """rules.md: defaults: the 365 days that end on the latest date in the extract."""
+    """rules.md: defaults: the 365 days that end on the latest date in the extract, the whole extract's:
+    here a lab of a patient without leg cramps, whose rows staging does not keep."""
     con = duckdb.connect()
-    con.execute((SQL_DIR / "schema" / "staging.sql").read_text())
-    con.execute("INSERT INTO staging.patients (patient_id, birth_date) VALUES ('p', DATE '1950-01-01')")
-    con.execute("INSERT INTO staging.labs (patient_id, code_system, code, collected_date) "
-                "VALUES ('p', 'LOINC', '2823-3', DATE '2025-06-30')")
+    load_rows(con, [*cramps_patient("c", on=date(2025, 3, 1)), patient("other"),
+                    lab("other", "2823-3", on=date(2025, 6, 30), value=4.1, unit="mmol/L")], "run-1")
+    assert con.execute("SELECT count(*) FROM staging.labs").fetchone() == (0,)
     assert set_parameters(con, load_parameters()) == (date(2024, 7, 1), date(2025, 6, 30))
     assert set_parameters(con, load_parameters(), period_end=date(2025, 12, 31)) == (
         date(2025, 1, 1), date(2025, 12, 31))
 
 
 def test_an_extract_without_dates_needs_an_explicit_period() -> None:
+    """Nothing loaded (no event date at all): the period cannot be derived."""
     con = duckdb.connect()
     con.execute((SQL_DIR / "schema" / "staging.sql").read_text())
     with pytest.raises(ConfigError, match="period"):
         set_parameters(con, load_parameters())
-
-
-# --- ranges: every parameter's allowed values are data in sql/parameters.toml ---------------------
 
 
 def test_every_shipped_parameter_has_a_range_its_default_passes() -> None:

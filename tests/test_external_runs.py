@@ -31,10 +31,17 @@ def test_run_on_each_real_extract_succeeds_and_reconciles(folder, tmp_path):
                                  "rows_read <> rows_loaded + rows_rejected + rows_skipped", [summary.run_id]).fetchone()
         rules = con.execute("SELECT count(*) FROM audit.rule_results WHERE run_id = ?", [summary.run_id]).fetchone()
         staged = con.execute("SELECT count(*) FROM staging.patients").fetchone()[0]
+        attrition = dict(con.execute("SELECT step_number, patients FROM audit.cohort_attrition WHERE run_id = ?",
+                                     [summary.run_id]).fetchall())
+        patients_loaded = con.execute("SELECT sum(rows_loaded) FROM audit.table_counts WHERE run_id = ? "
+                                      "AND table_name = 'patients'", [summary.run_id]).fetchone()[0]
     finally:
         con.close()
     assert (fmt, status) == (SAMPLES[folder], "succeeded")
-    assert read == loaded + rejected + skipped and read > 0 and staged > 0
+    assert read == loaded + rejected + skipped and read > 0
+    # staging keeps the candidate patients only (those with a leg-cramps diagnosis); the attrition
+    # still starts from every patient of the extract
+    assert staged == attrition[2] and attrition[1] == patients_loaded > 0
     assert unbalanced == (0,) and rules == (14,)
     lines = closing_lines(request, summary)
     if summary.evaluation.cohort == 0:

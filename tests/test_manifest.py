@@ -14,7 +14,7 @@ STAGE_FOLDERS = ("schema", "prepare", "decide")
 
 
 def test_the_stages_run_in_the_documented_order() -> None:
-    assert list(manifest().stages) == ["schema", "load", "prepare", "rules", "decide", "publish"]
+    assert list(manifest().stages) == ["schema", "load", "candidates", "prepare", "rules", "decide", "publish"]
 
 
 def test_every_sql_file_of_the_stage_folders_is_a_step_and_every_step_exists() -> None:

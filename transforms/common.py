@@ -157,8 +157,10 @@ def attributed_site(encounters: pl.LazyFrame) -> pl.LazyFrame:
 
 # --------------------------------------------------------------------------- canonical frames
 
-def _as_text(value: pl.Expr) -> pl.Expr:
-    text = value.cast(pl.String).str.strip_chars()
+def _as_text(value: pl.Expr, free_text: bool) -> pl.Expr:
+    """A canonical text column: blank = null; trimmed unless it is free text (spec.Column.free_text)."""
+    text = value.cast(pl.String)
+    text = text if free_text else text.str.strip_chars()
     return pl.when(text != "").then(text)
 
 
@@ -171,7 +173,7 @@ def canonical_frame(frame: pl.LazyFrame, table: Table, values: Mapping[str, pl.E
     if unknown:
         raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
     return frame.select(
-        *[_as_text(values.get(c, text_null())).alias(c) for c in table.column_names],
+        *[_as_text(values.get(c.name, text_null()), c.free_text).alias(c.name) for c in table.columns],
         pl.col(SOURCE_FILE), pl.col(SOURCE_ROW), *[pl.col(c) for c in keep],
     )
 

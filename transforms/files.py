@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
-from cramp_audit.schemas.spec import POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW
+from cramp_audit.schemas.spec import FREE_TEXT_COLUMNS, POLARS_DTYPES, SOURCE_FILE, SOURCE_ROW
 from cramp_audit.transforms.base import ExtractError
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
@@ -279,7 +279,8 @@ def scan_string_frame(path: Path, display_name: str) -> pl.LazyFrame:
     schema = frame.collect_schema()
     text = [c for c in lowered if schema[c] == pl.String]
     typed = [c for c in lowered if schema[c] != pl.String]
-    trimmed = frame.with_columns(pl.col(text).str.strip_chars())
+    # Trimmed once, here, except free text (spec.FREE_TEXT_COLUMNS), which is kept as written.
+    trimmed = frame.with_columns(pl.col([c for c in text if c not in FREE_TEXT_COLUMNS]).str.strip_chars())
     return trimmed.select(
         pl.when(pl.col(text) != "").then(pl.col(text)).name.keep(),
         *typed,

@@ -56,7 +56,8 @@ CREATE OR REPLACE TABLE work.cohort_attrition AS
 SELECT getvariable('run_id')::VARCHAR AS run_id, step_number::INTEGER AS step_number, step, patients::BIGINT AS patients
 FROM (
     SELECT 1 AS step_number, 'patients in extract' AS step,
-           (SELECT count(DISTINCT patient_id) FROM staging.patients) AS patients
+           -- staging keeps candidates only: every validated patient row (patient_id is unique) counts
+           (SELECT coalesce(sum(rows_loaded), 0) FROM work.table_counts WHERE table_name = 'patients') AS patients
     UNION ALL
     SELECT 2, 'with a leg-cramps diagnosis', (SELECT count(DISTINCT patient_id) FROM cramp_diagnoses)
     UNION ALL
