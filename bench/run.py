@@ -9,9 +9,9 @@ every format. FHIR and OMOP extracts are converted from the canonical CSV extrac
 (bench/extracts.py). Per case and repeat: the floor of that format (bench/floor.py), the audit as
 plain functions in a fresh child process (step times, peak RSS), and (for the --flow-formats, CSV by
 default) the same audit through the Prefect flow against a local Prefect server. Once, on the
-smallest case, Prefect's local mode (no server) is timed too. The planted deviations are checked at 100 000 patients (CSV, Parquet, FHIR).
-Medians of the repeats go to bench/results.md and the terminal, with PASS/FAIL for issue 14's
-targets."""
+smallest case, Prefect's local mode (no server) is timed too. The planted deviations are checked
+at 100 000 patients (CSV, Parquet, FHIR). Medians of the repeats go to bench/results.md and the
+terminal, with PASS/FAIL for issue 14's targets."""
 
 from __future__ import annotations
 
