@@ -169,8 +169,11 @@ def validated_batches(extract: Extract, extract_date: date, validations: list[Ta
         batches = extract.tables.get(table.name)
         if batches is None:
             continue
-        if owners is None and owner_parts:
-            owners = pl.concat(owner_parts).unique("encounter_id", keep="first", maintain_order=True)
+        if owners is None and owner_parts:  # indexed once, for every table after encounters
+            first_rows = pl.concat(owner_parts).unique("encounter_id", keep="first", maintain_order=True)
+            owners = KnownKeys(first_rows["encounter_id"], first_rows["owner"])
+        elif isinstance(owners, pl.DataFrame):
+            owners = KnownKeys(owners["encounter_id"], owners["owner"])
         validator = TableValidator(table.name, extract_date, known.get("patients"), known.get("encounters"),
                                    encounter_owners=owners,
                                    foreign_duplicates=(foreign_duplicates or {}).get(table.name))

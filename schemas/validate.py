@@ -62,40 +62,71 @@ class TableValidation:
 
 
 class KnownKeys:
-    """Exact membership in a big set of strings. Each key is hashed once (64 bits) and the hashes are
-    kept sorted, with the keys in the same order; a value is found by binary search on its hash and
-    then compared with the key at that place. polars' is_in builds a hash set of its whole right side
-    on every call (4 s for 4M lab rows against 12M encounter ids, again for every batch), and a binary
-    search on the strings themselves costs three times this (bench/PROFILE.md). Two keys with one hash
-    are settled by an exact lookup of the few values concerned, so no answer rests on a hash alone."""
+    """Exact lookup in a big set of strings (and, optionally, the value each key maps to). Each key is
+    hashed once (64 bits) and the hashes kept sorted, with the keys (and values) in the same order; a
+    batch's values are found by binary search on their hashes, searched in sorted order (3x faster
+    than in row order at 12M keys: the search stays in cache), and each is then compared with the key
+    at that place. polars' is_in and join build a hash table of their whole right side on every call
+    (~1 s per 1M-row batch against 12M encounter ids); a binary search on the strings themselves costs
+    three times this one (bench/PROFILE.md). Two keys with one hash are settled by an exact lookup of
+    the few values concerned, so no answer rests on a hash alone."""
 
-    def __init__(self, keys: pl.Series) -> None:
+    def __init__(self, keys: pl.Series, values: pl.Series | None = None) -> None:
         self.has_null = keys.null_count() > 0
-        self.hashes, self.keys = _sorted_by_hash(keys.drop_nulls())
+        present = keys.is_not_null()
+        keys = keys.filter(present)
+        hashes = key_hashes(keys)
+        order = hashes.arg_sort()
+        self.hashes, self.keys = hashes.gather(order), keys.cast(pl.String).gather(order)
+        self.values = None if values is None else values.filter(present).gather(order)
 
     def contains(self, values: pl.Series, hashes: pl.Series | None = None) -> pl.Series:
         """True / False per value; null for a null value (as is_in gives). `hashes`: the values'
         key_hashes, when the caller has them already."""
+        _, found = self._positions(values, hashes)
+        return pl.select(pl.when(values.is_null()).then(None).otherwise(found)).to_series()
+
+    def value_of(self, values: pl.Series, hashes: pl.Series | None = None) -> pl.Series:
+        """The value each key maps to (null for a value not among the keys)."""
+        assert self.values is not None, "a set of keys without values"
         if self.hashes.is_empty():
-            return pl.select(pl.when(values.is_null()).then(None).otherwise(False)).to_series()
+            return pl.Series(self.values.name, [None] * values.len(), dtype=self.values.dtype)
+        at, found = self._positions(values, hashes)
+        return pl.select(pl.when(found).then(self.values.gather(at))).to_series()
+
+    def _positions(self, values: pl.Series, hashes: pl.Series | None) -> tuple[pl.Series, pl.Series]:
+        """Per value: the place of its key (meaningless where not found) and whether it was found."""
+        if self.hashes.is_empty():
+            return pl.Series([0] * values.len(), dtype=pl.UInt32), pl.Series([False] * values.len(), dtype=pl.Boolean)
         hashes = key_hashes(values) if hashes is None else hashes
-        at = self.hashes.search_sorted(hashes, side="left").clip(upper_bound=self.hashes.len() - 1)
+        order = hashes.arg_sort()
+        in_order = self.hashes.search_sorted(hashes.gather(order), side="left")
+        at = in_order.clone().scatter(order, in_order).clip(upper_bound=self.hashes.len() - 1)
         same_hash = self.hashes.gather(at) == hashes
         found = same_hash & (self.keys.gather(at) == values).fill_null(False)
         unsure = same_hash & ~found  # another key of the same hash came first: look the value up exactly
         if unsure.any():
-            pool = self.keys.filter(self.hashes.is_in(hashes.filter(unsure).unique().implode()))
-            found = found | (unsure & values.is_in(pool.implode()).fill_null(False))
-        return pl.select(pl.when(values.is_null()).then(None).otherwise(found)).to_series()
+            rows = unsure.arg_true()
+            places = self.hashes.is_in(hashes.gather(rows).unique().implode()).arg_true()
+            pool = pl.DataFrame({"key": self.keys.gather(places), "place": places}).unique(
+                "key", keep="first", maintain_order=True)
+            place = values.gather(rows).to_frame("key").join(pool, on="key", how="left",
+                                                             maintain_order="left")["place"]
+            hit = place.is_not_null()
+            at = at.scatter(rows.filter(hit), place.filter(hit).cast(at.dtype))
+            found = found.scatter(rows.filter(hit), True)
+        return at, found
 
     def add(self, keys: pl.Series, hashes: pl.Series | None = None) -> None:
-        # A linear merge of two sorted runs (lazy merge_sorted: 0.06 s for 1M into 11M, against 0.3 s
-        # for concat + sort).
+        """More keys (a set without values). A linear merge of two sorted runs (lazy merge_sorted:
+        0.06 s for 1M into 11M, against 0.3 s for concat + sort)."""
+        assert self.values is None, "adding keys to a set with values"
         present = keys.is_not_null()
-        hashes, sorted_keys = _sorted_by_hash(keys.filter(present),
-                                              None if hashes is None else hashes.filter(present))
-        merged = pl.DataFrame({"hash": self.hashes, "key": self.keys}).lazy().merge_sorted(
-            pl.DataFrame({"hash": hashes, "key": sorted_keys}).lazy(), "hash").collect()
+        new_hashes = key_hashes(keys.filter(present)) if hashes is None else hashes.filter(present)
+        order = new_hashes.arg_sort()
+        new = pl.DataFrame({"hash": new_hashes.gather(order),
+                            "key": keys.filter(present).cast(pl.String).gather(order)})
+        merged = pl.DataFrame({"hash": self.hashes, "key": self.keys}).lazy().merge_sorted(new.lazy(), "hash").collect()
         self.hashes, self.keys = merged["hash"], merged["key"]
         self.has_null = self.has_null or keys.null_count() > 0
 
@@ -103,13 +134,6 @@ class KnownKeys:
 def key_hashes(keys: pl.Series) -> pl.Series:
     """A key column's 64-bit hashes (computed once per batch and column, then used by every check)."""
     return keys.hash(0)
-
-
-def _sorted_by_hash(keys: pl.Series, hashes: pl.Series | None = None) -> tuple[pl.Series, pl.Series]:
-    """The keys' hashes, sorted, and the keys in that order."""
-    hashes = key_hashes(keys) if hashes is None else hashes
-    order = hashes.arg_sort()
-    return hashes.gather(order), keys.cast(pl.String).gather(order)
 
 
 def first_distinct(keys: pl.Series, hashes: pl.Series) -> pl.Series:
@@ -188,7 +212,8 @@ class TableValidator:
 
     def __init__(self, table_name: str, extract_date: date, patient_ids: pl.Series | KnownKeys | None = None,
                  encounter_ids: pl.Series | KnownKeys | None = None,
-                 encounter_owners: pl.DataFrame | None = None, foreign_duplicates: pl.Series | None = None) -> None:
+                 encounter_owners: pl.DataFrame | KnownKeys | None = None,
+                 foreign_duplicates: pl.Series | None = None) -> None:
         self.table = TABLES_BY_NAME[table_name]
         self.checks = checks_for(table_name, extract_date)
         self.schema = schema_for(table_name, extract_date)
@@ -198,7 +223,8 @@ class TableValidator:
         self.patient_ids, self.encounter_ids = _known(patient_ids), _known(encounter_ids)
         self.keys_seen = KnownKeys(pl.Series(dtype=pl.String)) if self.table.key else None
         # encounter_id -> patient_id of its first row in the encounters file (encounter_owners()).
-        self.encounter_owners = encounter_owners
+        self.encounter_owners = (KnownKeys(encounter_owners["encounter_id"], encounter_owners["owner"])
+                                 if isinstance(encounter_owners, pl.DataFrame) else encounter_owners)
         # Source rows (row_keys) whose key came first in another shard of a sharded run (cramp_audit/shards.py).
         self.foreign_duplicates = foreign_duplicates
         self.rows_read = self.rows_loaded = self.rows_rejected = self.rows_repaired = 0
@@ -226,11 +252,12 @@ class TableValidator:
             flags[PATIENT_KNOWN] = known
         if "encounter_id" in table.column_names and table.name != "encounters":
             encounter = frame["encounter_id"]
-            known = self.encounter_ids.contains(encounter) if self.encounter_ids is not None else pl.lit(True)
+            hashes = key_hashes(encounter)
+            known = (self.encounter_ids.contains(encounter, hashes) if self.encounter_ids is not None
+                     else pl.lit(True))
             own = pl.Series([True] * frame.height, dtype=pl.Boolean)
             if self.encounter_owners is not None:
-                owner = frame.select("encounter_id", "patient_id").join(
-                    self.encounter_owners, on="encounter_id", how="left", maintain_order="left")["owner"]
+                owner = self.encounter_owners.value_of(encounter, hashes)
                 own = (owner.is_null() | (owner == frame["patient_id"])).fill_null(True)
             # Another patient's encounter is reported as that, not also as unknown.
             flags[ENCOUNTER_KNOWN] = encounter.is_null() | known | ~own

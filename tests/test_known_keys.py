@@ -35,6 +35,7 @@ def test_added_keys_are_found_and_the_rest_still_are(hashes: str) -> None:
         True, True, True, True, False, False]
     empty = KnownKeys(pl.Series([], dtype=pl.String))
     assert empty.contains(pl.Series(["a", None])).to_list() == [False, None]
+    assert empty.contains(pl.Series([], dtype=pl.String)).dtype == pl.Boolean  # a batch of no rows
 
 
 def test_first_row_of_each_key_is_the_strings_own_answer(hashes: str) -> None:
