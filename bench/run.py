@@ -73,6 +73,8 @@ def log(message: str) -> None:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", help="patients per extract, comma-separated (e.g. 10000,100000)")
+    parser.add_argument("--skip", default="",
+                        help="cases left out, as format:patients, comma-separated (e.g. fhir:1000000)")
     parser.add_argument("--formats", help=f"{', '.join(FORMATS)}, comma-separated")
     parser.add_argument("--repeat", type=int, default=3, help="measurements per case; the median is reported")
     parser.add_argument("--no-flow", action="store_true", help="skip the Prefect flow measurements")
@@ -87,6 +89,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def selected_cases(args: argparse.Namespace) -> list[Case]:
+    skipped = {Case(int(size), fmt) for fmt, size in
+               (item.split(":") for item in (getattr(args, "skip", "") or "").split(",") if item)}
+    return [case for case in _chosen_cases(args) if case not in skipped]
+
+
+def _chosen_cases(args: argparse.Namespace) -> list[Case]:
     if not args.sizes and not args.formats:
         return list(DEFAULT_CASES)
     sizes = [int(s) for s in (args.sizes or "10000,100000,1000000").split(",")]

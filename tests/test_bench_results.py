@@ -256,3 +256,11 @@ def test_converted_extracts_are_stale_when_their_converter_changes(tmp_path):
     assert extracts._is_current(tmp_path, digests)
     assert not extracts._is_current(tmp_path, {**digests, "converter_digest": "changed"})
     assert not extracts._is_current(tmp_path, extracts._digests("omop"))
+
+
+def test_skip_leaves_out_the_named_cases():
+    from bench.run import DEFAULT_CASES, selected_cases
+
+    cases = selected_cases(argparse.Namespace(sizes=None, formats=None, skip="fhir:1000000,csv:10000"))
+    assert Case(1_000_000, "fhir") not in cases and Case(10_000, "csv") not in cases
+    assert len(cases) == len(DEFAULT_CASES) - 2
