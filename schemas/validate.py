@@ -212,7 +212,7 @@ class TableValidator:
 
     def __init__(self, table_name: str, extract_date: date, patient_ids: pl.Series | KnownKeys | None = None,
                  encounter_ids: pl.Series | KnownKeys | None = None,
-                 encounter_owners: pl.DataFrame | KnownKeys | None = None,
+                 encounter_owners: KnownKeys | None = None,
                  foreign_duplicates: pl.Series | None = None) -> None:
         self.table = TABLES_BY_NAME[table_name]
         self.checks = checks_for(table_name, extract_date)
@@ -223,8 +223,7 @@ class TableValidator:
         self.patient_ids, self.encounter_ids = _known(patient_ids), _known(encounter_ids)
         self.keys_seen = KnownKeys(pl.Series(dtype=pl.String)) if self.table.key else None
         # encounter_id -> patient_id of its first row in the encounters file (encounter_owners()).
-        self.encounter_owners = (KnownKeys(encounter_owners["encounter_id"], encounter_owners["owner"])
-                                 if isinstance(encounter_owners, pl.DataFrame) else encounter_owners)
+        self.encounter_owners = encounter_owners  # indexed once by the caller (cramp_audit/load.py)
         # Source rows (row_keys) whose key came first in another shard of a sharded run (cramp_audit/shards.py).
         self.foreign_duplicates = foreign_duplicates
         self.rows_read = self.rows_loaded = self.rows_rejected = self.rows_repaired = 0
