@@ -368,6 +368,9 @@ class Problem:
                 ]
                 if relation:
                     self.relations.append(relation)
+        self.coefficient = [dict(relation) for relation in self.relations]
+        if any(len(c) != len(relation) for c, relation in zip(self.coefficient, self.relations, strict=True)):
+            raise ValueError("disclosure: a relation names a cell twice")
         self.cell_relations: list[list[tuple[int, int]]] = [[] for _ in self.keys]
         for r, relation in enumerate(self.relations):
             for cell, coefficient in relation:
@@ -406,6 +409,10 @@ class Problem:
         when none is found within the search limits."""
         self.best: dict[int, int] | None = None
         self.best_cost = math.inf
+        # Statuses do not change during a search, so each move's cost, and which cells of a relation
+        # can move towards balancing it, are worked out once per search.
+        self.moves: dict[tuple[int, int], float | None] = {}
+        self.movable: dict[tuple[int, bool], frozenset[int]] = {}
         for limit in SUPPORT_LIMITS:
             self.limit, self.nodes = limit, 0
             for step in (1, -1):
@@ -415,6 +422,7 @@ class Problem:
                 for r, coefficient in self.cell_relations[cell]:
                     residual[r] = residual.get(r, 0) + coefficient * step
                 unbalanced = {r for r, value in residual.items() if value}
+                self.in_witness = {cell}  # z's cells as a set: intersected with small sets, it walks those
                 self.search({cell: step}, residual, unbalanced, 0.0, bounded, allow_new)
             if self.best is not None:
                 break
@@ -431,21 +439,22 @@ class Problem:
             return
         if self.nodes > SEARCH_NODES or len(z) + -(-len(unbalanced) // self.max_degree) > self.limit:
             return
-        # Balance the relation with the fewest ways to do it first (fail first).
-        choice: list[tuple[float, int, int, int]] | None = None
+        # Balance the relation with the fewest ways to do it first (fail first); only the chosen
+        # relation's moves are ranked.
+        chosen, fewest = -1, 0
         for r in sorted(unbalanced):
-            candidates = self.candidates(r, residual, z, bounded, allow_new)
-            if not candidates:
+            ways = self.ways(r, residual, bounded, allow_new)
+            if not ways:
                 return
-            if choice is None or len(candidates) < len(choice):
-                choice = candidates
-                if len(choice) == 1:
+            if chosen < 0 or ways < fewest:
+                chosen, fewest = r, ways
+                if ways == 1:
                     break
-        assert choice is not None
-        for move_cost, _, cell, step in choice:
+        for move_cost, _, cell, step in self.candidates(chosen, residual, z, bounded, allow_new):
             if cost + move_cost >= self.best_cost or self.nodes > SEARCH_NODES:
                 break  # candidates are sorted by cost: the rest cannot do better
             z[cell] = step
+            self.in_witness.add(cell)
             changed = []
             for r, coefficient in self.cell_relations[cell]:
                 changed.append((r, residual.get(r, 0)))
@@ -461,7 +470,31 @@ class Problem:
                     unbalanced.add(r)
                 else:
                     unbalanced.discard(r)
+            self.in_witness.discard(cell)
             del z[cell]
+
+    def search_move_cost(self, cell: int, step: int, bounded: bool, allow_new: bool) -> float | None:
+        """move_cost, remembered for the current search."""
+        key = (cell, step)
+        if key not in self.moves:
+            self.moves[key] = self.move_cost(cell, step, bounded, allow_new)
+        return self.moves[key]
+
+    def movable_cells(self, r: int, need: int, bounded: bool, allow_new: bool) -> frozenset[int]:
+        """The cells of relation r that may move one step towards balancing a residual of `need`."""
+        key = (r, need > 0)
+        if key not in self.movable:
+            self.movable[key] = frozenset(
+                cell for cell, coefficient in self.relations[r]
+                if self.search_move_cost(cell, -1 if need * coefficient > 0 else 1, bounded, allow_new) is not None
+            )
+        return self.movable[key]
+
+    def ways(self, r: int, residual: dict[int, int], bounded: bool, allow_new: bool) -> int:
+        """How many moves bring relation r's residual one step towards 0 (len of `candidates`): its
+        movable cells not already in the witness."""
+        cells = self.movable_cells(r, residual[r], bounded, allow_new)
+        return len(cells) - len(cells & self.in_witness)
 
     def candidates(
         self, r: int, residual: dict[int, int], z: dict[int, int], bounded: bool, allow_new: bool
@@ -470,13 +503,12 @@ class Problem:
         minus those it balances, cell, step), cheapest and most closing first."""
         need = residual[r]
         moves = []
-        for cell, coefficient in self.relations[r]:
+        for cell in self.movable_cells(r, need, bounded, allow_new):
             if cell in z:
                 continue
-            step = -1 if need * coefficient > 0 else 1
-            move_cost = self.move_cost(cell, step, bounded, allow_new)
-            if move_cost is None:
-                continue
+            step = -1 if need * self.coefficient[r][cell] > 0 else 1
+            move_cost = self.search_move_cost(cell, step, bounded, allow_new)
+            assert move_cost is not None
             opened = 0
             for r2, c2 in self.cell_relations[cell]:
                 before = residual.get(r2, 0)
