@@ -414,7 +414,7 @@ class Problem:
         self.moves: dict[tuple[int, int], float | None] = {}
         self.movable: dict[tuple[int, bool], frozenset[int]] = {}
         for limit in SUPPORT_LIMITS:
-            self.limit, self.nodes = limit, 0
+            self.limit, self.nodes, self.cut = limit, 0, False
             for step in (1, -1):
                 if self.move_cost(cell, step, bounded, allow_new) is None:
                     continue
@@ -424,8 +424,8 @@ class Problem:
                 unbalanced = {r for r, value in residual.items() if value}
                 self.in_witness = {cell}  # z's cells as a set: intersected with small sets, it walks those
                 self.search({cell: step}, residual, unbalanced, 0.0, bounded, allow_new)
-            if self.best is not None:
-                break
+            if self.best is not None or not self.cut:
+                break  # found, or the whole tree was searched: a deeper limit would search it again
         return self.best
 
     def search(
@@ -438,6 +438,7 @@ class Problem:
                 self.best, self.best_cost = dict(z), cost
             return
         if self.nodes > SEARCH_NODES or len(z) + -(-len(unbalanced) // self.max_degree) > self.limit:
+            self.cut = True
             return
         # Balance the relation with the fewest ways to do it first (fail first); only the chosen
         # relation's moves are ranked.
@@ -451,7 +452,10 @@ class Problem:
                 if ways == 1:
                     break
         for move_cost, _, cell, step in self.candidates(chosen, residual, z, bounded, allow_new):
-            if cost + move_cost >= self.best_cost or self.nodes > SEARCH_NODES:
+            if self.nodes > SEARCH_NODES:
+                self.cut = True
+                break
+            if cost + move_cost >= self.best_cost:
                 break  # candidates are sorted by cost: the rest cannot do better
             z[cell] = step
             self.in_witness.add(cell)
