@@ -26,15 +26,25 @@ def no_analytics() -> None:
         os.environ.setdefault(name, value)
 
 
+# How Prefect's records of a run stopped by Ctrl-C or SIGTERM begin ("Crash detected! Execution was
+# aborted by a termination signal.", "Finished in state Crashed('Execution was aborted by an interrupt
+# signal.')"): the command says once, in one line, that the run was stopped and what was kept.
+STOPPED = ("Execution was aborted by an interrupt signal", "Execution was aborted by a termination signal")
+
+
 class RefusalsOffTheConsole(logging.Filter):
-    """Keeps Prefect's records of a refused run off the terminal (the command prints the refusal once,
-    in one line, as it does without Prefect); the API handler still sends them, so the task and the
-    flow run show as failed, with the error, in Prefect's UI."""
+    """Keeps Prefect's records of a refused or stopped run off the terminal (the command prints the
+    refusal, or that it was stopped, once, in one line, as it does without Prefect); the API handler
+    still sends them, so the task and the flow run show as failed or crashed, with the reason, in
+    Prefect's UI."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and isinstance(record.exc_info[1], REFUSALS):
             return False  # "Encountered exception during execution" / "Task run failed with exception", with traceback
         message = record.getMessage()
+        if message.startswith(("Crash detected! ", "Finished in state Crashed(")) and any(
+                stop in message for stop in STOPPED):
+            return False
         # "Finished in state Failed('Task run encountered an exception ExtractError: …')" (state messages
         # name the exception's class, the record carries no exception)
         return not (message.startswith("Finished in state Failed(")

@@ -1,14 +1,18 @@
 """What the commands print on stderr, run as a user runs them (subprocesses): a normal run through
 Prefect's local mode, `validate` and `rules` print no ERROR line, no DuckDB leak report and no
-traceback; a refused extract reads the same with and without Prefect: one line, no traceback."""
+traceback; a refused extract reads the same with and without Prefect, and a run stopped by SIGTERM
+says so, in one line each, no traceback, no ERROR line."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
-from conftest import SAMPLE, cramp_audit, prefect_env
+from conftest import REPO, SAMPLE, cramp_audit, prefect_env
 
 NOISE = ("ERROR", "leaked", "Traceback")
 
@@ -95,3 +99,37 @@ def test_a_refused_run_is_still_a_failed_flow_and_task_in_prefect(tmp_path, pref
     [ingest] = task_runs
     assert ingest.name.startswith("ingest-validate-load") and ingest.state.is_failed()
     assert f"ExtractError: {message}" in ingest.state.message
+
+
+def test_a_run_stopped_by_sigterm_through_prefect_prints_one_line_and_is_crashed_in_prefect(tmp_path, prefect_server):
+    """A scheduler's `timeout` or `kill` mid-run: the command's one line says the run was stopped and
+    nothing was published; Prefect's own "Crash detected!" ERROR lines stay off the terminal but the
+    flow run is still recorded as crashed on the server."""
+    from prefect.client.orchestration import get_client
+
+    db = str(tmp_path / "cramp_audit.duckdb")
+    run = subprocess.Popen([sys.executable, "-m", "cramp_audit.cli", "run", "--db", db,
+                            "--reports", str(tmp_path / "reports")], cwd=REPO, text=True,
+                           env=prefect_env(tmp_path / "home", api_url=prefect_server),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = []
+    for line in run.stderr:
+        seen.append(line)
+        if "loaded patients" in line:  # mid-load: five more tables to go
+            run.send_signal(signal.SIGTERM)
+            break
+    seen.append(run.stderr.read())
+    run.wait(timeout=120)
+    stderr = "".join(seen)
+    assert run.returncode == 1, stderr[-3000:]
+    assert _noise(stderr) == [], stderr[-3000:]
+    assert stderr.strip().splitlines()[-1] == (
+        "cramp-audit: terminated; a run that had not published is marked failed and audit.* keeps none of its rows")
+
+    async def recorded():
+        async with get_client() as client:
+            return [r for r in await client.read_flow_runs()
+                    if r.parameters.get("request", {}).get("db_path") == db]
+
+    [flow_run] = asyncio.run(recorded())
+    assert flow_run.state.is_crashed() and "termination signal" in flow_run.state.message
