@@ -6,7 +6,9 @@ cluster against `--shards 1`, on the same cached extract, against one Prefect se
 Per run: wall time, the peak resident memory of the command's own process (partition results, merge,
 reports) and the largest peak of any other process under it (a Dask worker, or the local server). The
 row is appended to bench/results.md with PASS/FAIL for the issue's targets: sharded wall time within
-1.5x of single, peak memory per worker at most 1/N of single + 1 GiB."""
+1.5x of single, peak memory per worker at most 1/N of single + 1 GiB; and, for the sharded run, the
+same per phase (partition, validate, evaluate, merge and publish), told by its progress lines, so
+the row says where the time and the memory go."""
 
 from __future__ import annotations
 
@@ -29,20 +31,33 @@ from bench.results import GIB
 RESULTS_MD = BENCH_DIR / "results.md"
 
 
+STARTING = "start"  # the command's start-up and the local cluster's, before the first progress line
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    seconds: float
+    main_peak: int
+    worker_peak: int
+
+
 @dataclass(frozen=True)
 class Measured:
     shards: int
     wall_s: float
     main_peak: int        # bytes, the command's own process
     worker_peak: int      # bytes, the largest of its descendants (0 for a single run)
+    phases: tuple[Phase, ...] = ()
 
 
 class _PeakPerProcess:
-    """Samples every process under `pid` and keeps each one's peak resident memory."""
+    """Samples every process under `pid` and keeps each one's peak resident memory, per phase."""
 
     def __init__(self, pid: int, interval_s: float = 0.2) -> None:
         self.pid, self.interval_s = pid, interval_s
-        self.peaks: dict[int, int] = {}
+        self.phase = STARTING
+        self.peaks: dict[tuple[str, int], int] = {}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -52,14 +67,32 @@ class _PeakPerProcess:
             try:
                 root = psutil.Process(self.pid)
                 for process in [root, *root.children(recursive=True)]:
-                    rss = process.memory_info().rss
-                    self.peaks[process.pid] = max(self.peaks.get(process.pid, 0), rss)
+                    key = (self.phase, process.pid)
+                    self.peaks[key] = max(self.peaks.get(key, 0), process.memory_info().rss)
             except psutil.Error:
                 continue
+
+    def peak(self, main: bool, phase: str | None = None) -> int:
+        return max((rss for (p, pid), rss in self.peaks.items()
+                    if (pid == self.pid) == main and phase in (None, p)), default=0)
 
     def stop(self) -> None:
         self._done.set()
         self._thread.join()
+
+
+def next_phase(line: str, shards: int, current: str) -> str:
+    """The phase a progress line of flows/sharded.py puts the run in (validate and evaluate begin when
+    the phase before them ends: no line says that their first task started)."""
+    if "partitioning " in line:
+        return "partition"
+    if "Task run 'partition-" in line and "Finished in state" in line:
+        return "validate"
+    if f"validated: {shards}/{shards} " in line:
+        return "evaluate"
+    if "merging " in line:
+        return "merge and publish"
+    return current
 
 
 def measure(source: Path, shards: int, env: dict[str, str], work: Path) -> Measured:
@@ -68,13 +101,24 @@ def measure(source: Path, shards: int, env: dict[str, str], work: Path) -> Measu
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     watch = _PeakPerProcess(process.pid)
-    _, stderr = process.communicate()
+    entered: list[tuple[str, float]] = [(STARTING, started)]
+    lines = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        lines.append(line)
+        phase = next_phase(line, shards, watch.phase)
+        if phase != watch.phase:
+            watch.phase = phase
+            entered.append((phase, time.monotonic()))
+    process.wait()
     watch.stop()
     wall = time.monotonic() - started
     if process.returncode != 0:
-        raise RuntimeError(f"--shards {shards} failed: {stderr[-2000:]}")
-    others = [peak for pid, peak in watch.peaks.items() if pid != process.pid]
-    return Measured(shards, wall, watch.peaks.get(process.pid, 0), max(others, default=0))
+        raise RuntimeError(f"--shards {shards} failed: {''.join(lines)[-2000:]}")
+    ends = [at for _, at in entered[1:]] + [started + wall]
+    phases = tuple(Phase(name, end - at, watch.peak(True, name), watch.peak(False, name))
+                   for (name, at), end in zip(entered, ends, strict=True)) if shards > 1 else ()
+    return Measured(shards, wall, watch.peak(True), watch.peak(False), phases)
 
 
 def row_lines(patients: int, single: Measured, sharded: Measured) -> list[str]:
@@ -93,6 +137,14 @@ def row_lines(patients: int, single: Measured, sharded: Measured) -> list[str]:
         f"- {'PASS' if ratio <= 1.5 else 'FAIL'} sharded wall time within 1.5x of single: {ratio:.2f}x",
         f"- {'PASS' if sharded.worker_peak <= memory_target else 'FAIL'} peak memory per worker <= 1/N of "
         f"single + 1 GiB: {sharded.worker_peak / GIB:.2f} GiB against {memory_target / GIB:.2f} GiB",
+        "",
+        f"Where the {sharded.shards}-shard run's time and memory go (phases told by its progress lines; "
+        f"{STARTING}: the command's start-up and the local cluster's):",
+        "",
+        "| phase | s | peak memory, command | peak memory, largest worker |",
+        "|---|---:|---:|---:|",
+        *(f"| {p.name} | {p.seconds:.1f} | {p.main_peak / GIB:.2f} GiB | {p.worker_peak / GIB:.2f} GiB |"
+          for p in sharded.phases),
         "",
     ]
 
