@@ -5,7 +5,8 @@ shows as a reviewed diff of these files.
     python -m tests.results_snapshot --update    # rewrite tests/snapshots/ after an intended change
 
 A snapshot holds, per audit table, its rows without run_id (which differs per run), in a fixed order,
-as CSV text; volatile columns (timestamps) are left out."""
+as CSV text; volatile columns (timestamps) are left out, and so is the run's extract date where a
+quarantine reason names it (the sample has no date of its own, so its extract date is the run's day)."""
 
 from __future__ import annotations
 
@@ -46,12 +47,14 @@ def snapshot_text(db_path: Path, run_id: str) -> str:
     """The run's rows of every table in TABLES, as one CSV text per table under a `## table` line."""
     con = connect(db_path, read_only=True)
     try:
+        [(extract_date,)] = con.execute("SELECT extract_date FROM audit.runs WHERE run_id = $run_id",
+                                        {"run_id": run_id}).fetchall()
         parts = []
         for table, order in TABLES.items():
             frame = con.sql(f"SELECT * EXCLUDE (run_id) FROM audit.{table} WHERE run_id = $run_id "  # noqa: S608
                             f"ORDER BY {order}", params={"run_id": run_id}).pl()
             parts.append(f"## {table}\n{frame.write_csv()}")
-        return "".join(parts)
+        return "".join(parts).replace(f"extract date {extract_date}", "extract date <the run's extract date>")
     finally:
         con.close()
 
