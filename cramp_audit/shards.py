@@ -35,7 +35,7 @@ from cramp_audit.db import connect, set_variable, sql_text
 from cramp_audit.load import ShardContext, load_source
 from cramp_audit.provenance import source_checksum
 from cramp_audit.schemas.spec import ABSENT_TABLE_REASON, SOURCE_FILE, SOURCE_ROW, TABLES, TABLES_BY_NAME
-from cramp_audit.schemas.validate import KnownKeys, encounter_owners, row_keys
+from cramp_audit.schemas.validate import KnownKeys, encounter_owners, first_distinct, key_hashes, row_keys
 from cramp_audit.stages import run_stage, statement, tables
 from cramp_audit.transforms.base import Extract, ExtractError, Skipped
 from cramp_audit.transforms.registry import BY_FORMAT
@@ -49,6 +49,9 @@ from cramp_audit.validation_summary import (
 OWNERS_FILE = "_encounter_owners.parquet"  # per shard: the other patients' encounters its rows name
 DUPLICATES_DIR = "_duplicates"
 PLAN_FILE = "plan.json"
+# The shards' rows are written once and read once: lz4 writes a quarter faster than Parquet's default
+# zstd (0.48 s against 0.63 s per 1M lab rows) for files a third larger.
+WORK_COMPRESSION = "lz4"
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,12 @@ class ShardLoad:
 
 
 def shard_ids(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, shards: int) -> pl.Series:
-    incoming = batch.select("patient_id").to_arrow()  # noqa: F841 - read by name by the statement
-    return con.sql(sql_text("shards/shard_of.sql"), params={"shards": shards}).pl()["shard"]
+    """The shard of each row of `batch`. md5 is hashed once per distinct patient of the batch (a patient
+    has many rows: 64 k ids in a 1 M-row batch of labs) and joined back: 2-3x less than per row."""
+    ids = batch.select("patient_id")
+    incoming = ids.unique().to_arrow()  # noqa: F841 - read by name by the statement
+    of_patient = con.sql(sql_text("shards/shard_of.sql"), params={"shards": shards}).pl()
+    return ids.join(of_patient, on="patient_id", how="left", nulls_equal=True, maintain_order="left")["shard"]
 
 
 def partition(source: str, source_format: str, shards: int, work_dir: str, run_date: str) -> ShardPlan:
@@ -132,8 +139,9 @@ def _split_table(hasher: duckdb.DuckDBPyConnection, extract: Extract, table_name
         shard = shard_ids(hasher, batch, shards)
         if seen is not None:
             keys = batch[table.key]
-            first = keys.is_first_distinct() & ~seen.contains(keys).fill_null(seen.has_null)
-            seen.add(keys)
+            hashes = key_hashes(keys)  # once, for the three uses
+            first = first_distinct(keys, hashes) & ~seen.contains(keys, hashes).fill_null(seen.has_null)
+            seen.add(keys, hashes)
             duplicates.append(pl.DataFrame({"shard": shard, "row": row_keys(batch)}).filter(~first))
         if table_name == "encounters":
             owner_parts.append(encounter_owners(batch))
@@ -145,7 +153,7 @@ def _split_table(hasher: duckdb.DuckDBPyConnection, extract: Extract, table_name
         for (k,), part in batch.with_columns(shard.alias("_shard")).partition_by("_shard", as_dict=True).items():
             folder = work / f"shard-{k}" / table_name
             folder.mkdir(parents=True, exist_ok=True)
-            part.drop("_shard").write_parquet(folder / f"{number:06d}.parquet")
+            part.drop("_shard").write_parquet(folder / f"{number:06d}.parquet", compression=WORK_COMPRESSION)
     for k in range(shards):  # every shard has the table, rows or not (an absent table means something else)
         folder = work / f"shard-{k}" / table_name
         if not folder.exists():

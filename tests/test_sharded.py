@@ -161,6 +161,8 @@ def test_dask_without_a_prefect_server_is_refused(tmp_path):
 
 
 def test_patients_spread_over_the_shards():
+    import hashlib
+
     import duckdb
     import polars as pl
 
@@ -170,6 +172,11 @@ def test_patients_spread_over_the_shards():
     counts = shard_ids(duckdb.connect(), ids, 4).value_counts().sort("shard")["count"].to_list()
     assert len(counts) == 4 and min(counts) > 900  # stable md5, about even
     assert shard_ids(duckdb.connect(), ids, 4).to_list() == shard_ids(duckdb.connect(), ids, 4).to_list()
+    # The same shards as md5 computed elsewhere (Python's hashlib): stable across machines and versions.
+    rows = pl.DataFrame({"patient_id": ["P0000001", "P0000001", None, "3f2c9a1e-uuid", "P0000001"]})
+    expected = [int.from_bytes(hashlib.md5((p or "").encode()).digest()[8:], "little") % 4
+                for p in rows["patient_id"].to_list()]
+    assert shard_ids(duckdb.connect(), rows, 4).to_list() == expected
 
 
 def test_a_shard_task_run_again_gives_the_same_shard(tmp_path):
