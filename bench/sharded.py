@@ -13,6 +13,7 @@ the row says where the time and the memory go."""
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -86,7 +87,7 @@ def next_phase(line: str, shards: int, current: str) -> str:
     the phase before them ends: no line says that their first task started)."""
     if "partitioning " in line:
         return "partition"
-    if "Task run 'partition-" in line and "Finished in state" in line:
+    if re.search(r"split: (\d+)/\1 tables done", line):
         return "validate"
     if f"validated: {shards}/{shards} " in line:
         return "evaluate"

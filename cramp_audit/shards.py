@@ -1,11 +1,13 @@
 """The audit sharded by patient (`cramp-audit run --shards N`): the same steps as a single run, each
 shard in its own DuckDB file, then merged into the run's database in its one transaction.
 
-    partition      one pass over the extract (through its adapter): every row written to the Parquet
-                   folder of its patient's shard (stable hash of patient_id), and what only the whole
-                   extract knows gathered on the way: its date, its checksum, rows per table, the rows
-                   whose encounter_id / order_id came first in another shard, and the encounters of
-                   another patient that a shard's rows name
+    partition      one pass over each table of the extract (through its adapter; `split_table`, one
+                   task per table, encounters before the tables that name them, the rest side by
+                   side): every row written to the Parquet folder of its patient's shard (stable hash
+                   of patient_id), and what only the whole extract knows gathered on the way: its
+                   date, its checksum, rows per table, the rows whose encounter_id / order_id came
+                   first in another shard, and the encounters of another patient that a shard's rows
+                   name
     load_shard     validate, quarantine, stage one shard (cramp_audit.load, as a single run does) into
                    <work>/shard-K.duckdb, given the whole extract's facts; returns its latest date
     evaluate_shard cohort and rules for one shard, with the period and the unusable tables of the run
@@ -46,7 +48,8 @@ from cramp_audit.validation_summary import (
     empty_table_message,
 )
 
-OWNERS_FILE = "_encounter_owners.parquet"  # per shard: the other patients' encounters its rows name
+BORROWED_DIR = "_borrowed"  # per shard and table: the other patients' encounters its rows name
+ALL_OWNERS_FILE = "_encounter_owners.parquet"  # in the work folder: every encounter's owner, for the splits
 DUPLICATES_DIR = "_duplicates"
 PLAN_FILE = "plan.json"
 # The shards' rows are written once and read once: lz4 writes a quarter faster than Parquet's default
@@ -75,6 +78,15 @@ class ShardPlan:
 
 
 @dataclass(frozen=True)
+class TableSplit:
+    """What one table's split found (a Prefect task result)."""
+
+    table_name: str
+    rows: int
+    skipped: list[dict]               # the adapter's skips of this table, transforms.base.Skipped as dicts
+
+
+@dataclass(frozen=True)
 class ShardLoad:
     shard: int
     latest_date: str | None           # ISO; sql/period.sql on the shard's staging
@@ -92,45 +104,80 @@ def shard_ids(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, shards: int) 
     return ids.join(of_patient, on="patient_id", how="left", nulls_equal=True, maintain_order="left")["shard"]
 
 
-def partition(source: str, source_format: str, shards: int, work_dir: str, run_date: str) -> ShardPlan:
-    """Reads the extract once, table by table in the order a single run validates them, writing each
-    batch's rows to their shards' folders (Parquet keeps the values exactly as the adapter gave them,
-    source file and row included, so quarantine rows are the same as a single run's)."""
+def begin_partition(source: str, source_format: str, work_dir: str) -> list[str]:
+    """A fresh work folder (a re-run starts again from the extract); returns the extract's tables in
+    the order a single run validates them. Encounters, when present, are split before the tables whose
+    rows name an encounter (`split_table` checks those against the encounters' owners)."""
     work = Path(work_dir)
-    shutil.rmtree(work, ignore_errors=True)  # a re-run starts again from the extract
+    shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     extract = BY_FORMAT[source_format].read(Path(source))
+    return [table.name for table in TABLES if table.name in extract.tables]
+
+
+def split_table(source: str, source_format: str, shards: int, work_dir: str, table_name: str) -> TableSplit:
+    """One pass over one table of the extract (through its adapter): each batch's rows written to the
+    Parquet folder of their patient's shard, the rows whose key came first in another shard noted for
+    that shard, and, for encounters, every encounter's owner kept for the other tables' splits. Tables
+    other than encounters can be split at once, each by its own task."""
+    work = Path(work_dir)
+    extract = BY_FORMAT[source_format].read(Path(source))
+    extra_skipped = len(extract.skipped)  # the adapter's own (not a table's): counted by finish_partition
+    owners_file = work / ALL_OWNERS_FILE
+    owners = pl.read_parquet(owners_file) if table_name != "encounters" and owners_file.exists() else None
     hasher = duckdb.connect()
-    rows: dict[str, int] = {}
-    owners: pl.DataFrame | None = None  # encounter_id -> its patient, once encounters are split
-    borrowed: list[pl.DataFrame] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-checksum") as worker:
-        checksum = worker.submit(source_checksum, extract)
-        for table in TABLES:
-            batches = extract.tables.get(table.name)
-            if batches is not None:
-                rows[table.name], found = _split_table(hasher, extract, table.name, shards, work, owners, borrowed)
-                owners = found if found is not None else owners
+    try:
+        rows, borrowed, found = _split_table(hasher, extract, table_name, shards, work, owners)
+    finally:
         hasher.close()
-    if owners is not None:
-        _write_borrowed(work, shards, borrowed)
-        plan = ShardPlan(str(work), shards, source_format,
-                         (extract.extract_date or date.fromisoformat(run_date)).isoformat(), checksum.result(),
-                         list(extract.tables), [asdict(s) for s in extract.skipped], rows)
-    (work / PLAN_FILE).write_text(json.dumps(asdict(plan)), encoding="utf-8")
+    if found is not None:
+        found.write_parquet(owners_file)
+    _write_borrowed(work, shards, table_name, borrowed)
+    skipped = extract.skipped[:len(extract.skipped) - extra_skipped]
+    return TableSplit(table_name, rows, [asdict(s) for s in skipped])
+
+
+def extract_checksum(source: str, source_format: str) -> str:
+    """The checksum a single run records, read while the tables are split."""
+    return source_checksum(BY_FORMAT[source_format].read(Path(source)))
+
+
+def finish_partition(source: str, source_format: str, shards: int, work_dir: str, run_date: str,
+                     splits: list[TableSplit], checksum: str) -> ShardPlan:
+    """The plan every shard task is given: the splits' counts and skips, in table order, then the
+    adapter's own skips (as a single run's table_counts lists them)."""
+    extract = BY_FORMAT[source_format].read(Path(source))
+    by_table = {split.table_name: split for split in splits}
+    ordered = [by_table[table.name] for table in TABLES if table.name in by_table]
+    plan = ShardPlan(work_dir, shards, source_format,
+                     (extract.extract_date or date.fromisoformat(run_date)).isoformat(), checksum,
+                     list(extract.tables), [s for split in ordered for s in split.skipped]
+                     + [asdict(s) for s in extract.skipped], {split.table_name: split.rows for split in ordered})
+    (Path(work_dir) / PLAN_FILE).write_text(json.dumps(asdict(plan)), encoding="utf-8")
     return plan
 
 
+def partition(source: str, source_format: str, shards: int, work_dir: str, run_date: str) -> ShardPlan:
+    """The whole partition in this process, table by table (the sharded flow runs the same steps as
+    tasks, the tables after encounters side by side)."""
+    tables = begin_partition(source, source_format, work_dir)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-checksum") as worker:
+        checksum = worker.submit(extract_checksum, source, source_format)
+        splits = [split_table(source, source_format, shards, work_dir, name) for name in tables]
+        return finish_partition(source, source_format, shards, work_dir, run_date, splits, checksum.result())
+
+
 def _split_table(hasher: duckdb.DuckDBPyConnection, extract: Extract, table_name: str, shards: int, work: Path,
-                 owners: pl.DataFrame | None, borrowed: list[pl.DataFrame]) -> tuple[int, pl.DataFrame | None]:
-    """Writes one table's rows to their shards; returns its row count and, for encounters, their
-    owners. A row naming another patient's encounter is noted in `borrowed` (shard, encounter, owner)."""
+                 owners: pl.DataFrame | None) -> tuple[int, list[pl.DataFrame], pl.DataFrame | None]:
+    """Writes one table's rows to their shards; returns its row count, the rows naming another
+    patient's encounter (shard, encounter, owner) and, for encounters, their owners."""
     table = TABLES_BY_NAME[table_name]
     # The duplicate-key check spans shards: a key seen first anywhere earlier in the file (any shard)
     # makes this row a duplicate, as in a single pass.
     seen = KnownKeys(pl.Series(dtype=pl.String)) if table.key else None
     duplicates: list[pl.DataFrame] = []
     owner_parts: list[pl.DataFrame] = []
+    borrowed: list[pl.DataFrame] = []
     schema: dict | None = None
     rows = 0
     for number, batch in enumerate(extract.tables[table_name]()):
@@ -169,19 +216,21 @@ def _split_table(hasher: duckdb.DuckDBPyConnection, extract: Extract, table_name
     if table_name == "encounters":
         merged = pl.concat(owner_parts) if owner_parts else pl.DataFrame(
             schema={"encounter_id": pl.String, "owner": pl.String})
-        return rows, merged.unique("encounter_id", keep="first", maintain_order=True)
-    return rows, None
+        return rows, borrowed, merged.unique("encounter_id", keep="first", maintain_order=True)
+    return rows, borrowed, None
 
 
-def _write_borrowed(work: Path, shards: int, borrowed: list[pl.DataFrame]) -> None:
-    """Per shard, the owners of only the encounters its rows borrow from another patient: all that the
-    encounter_id:other_patient check needs (an own or unknown encounter passes it), so a worker never
-    holds the whole extract's encounter ids."""
+def _write_borrowed(work: Path, shards: int, table_name: str, borrowed: list[pl.DataFrame]) -> None:
+    """Per shard, the owners of only the encounters one table's rows borrow from another patient: all
+    that the encounter_id:other_patient check needs (an own or unknown encounter passes it), so a
+    worker never holds the whole extract's encounter ids."""
     found = pl.concat(borrowed) if borrowed else pl.DataFrame(
         schema={"shard": pl.Int32, "encounter_id": pl.String, "owner": pl.String})
     for k in range(shards):
+        folder = work / f"shard-{k}" / BORROWED_DIR
+        folder.mkdir(parents=True, exist_ok=True)
         found.filter(pl.col("shard") == k).select("encounter_id", "owner").unique("encounter_id").write_parquet(
-            work / f"shard-{k}" / OWNERS_FILE)
+            folder / f"{table_name}.parquet")
 
 
 def refuse_empty_required(loads: list[ShardLoad]) -> None:
@@ -210,8 +259,9 @@ def shard_extract(plan: ShardPlan, shard: int) -> Extract:
 
 
 def shard_context(plan: ShardPlan, shard: int) -> ShardContext:
-    owners_file = plan.shard_dir(shard) / OWNERS_FILE
-    owners = pl.read_parquet(owners_file) if owners_file.exists() else None
+    # As in a single run, no owners at all without an encounters table.
+    owners = pl.read_parquet(plan.shard_dir(shard) / BORROWED_DIR / "*.parquet").unique(
+        "encounter_id", keep="first", maintain_order=True) if "encounters" in plan.tables else None
     duplicates = {path.stem: pl.read_parquet(path)["row"]
                   for path in (plan.shard_dir(shard) / DUPLICATES_DIR).glob("*.parquet")}
     return ShardContext(owners, duplicates)

@@ -21,7 +21,9 @@ from cramp_audit.pipeline import AuditRequest, EvaluateResult, IngestResult, Run
 from cramp_audit.session import session_for
 
 # Dask re-runs a lost worker's task elsewhere; Prefect's own retries cover a share that hiccups.
-partition_task = task(shards.partition, name="partition", retries=1, retry_delay_seconds=5, cache_policy=None)
+split_task = task(shards.split_table, name="split-table", retries=1, retry_delay_seconds=5, cache_policy=None)
+checksum_task = task(shards.extract_checksum, name="extract-checksum", retries=1, retry_delay_seconds=5,
+                     cache_policy=None)
 load_task = task(shards.load_shard, name="load-shard", retries=1, retry_delay_seconds=5, cache_policy=None)
 evaluate_task = task(shards.evaluate_shard, name="evaluate-shard", retries=1, retry_delay_seconds=5,
                      cache_policy=None)
@@ -51,15 +53,30 @@ def task_runner(request: AuditRequest) -> Any:
                                           "dashboard_address": None, "silence_logs": logging.WARNING})
 
 
-def _done(futures: Iterable[PrefectFuture], what: str, total: int) -> list[Any]:
-    """The futures' results in shard order, saying "what k/total" as each finishes (any failure
-    fails the run: nothing is merged)."""
+def _done(futures: Iterable[PrefectFuture], what: str, total: int, already: int = 0,
+          unit: str = "shards") -> list[Any]:
+    """The futures' results in submission order, saying "what k/total unit done" as each finishes (any
+    failure fails the run: nothing is merged)."""
     logger = get_run_logger()
     futures = list(futures)
-    for count, future in enumerate(as_completed(futures), start=1):
+    for count, future in enumerate(as_completed(futures), start=already + 1):
         future.result()  # raises the shard's error
-        logger.info(f"{what}: {count}/{total} shards done")
+        logger.info(f"{what}: {count}/{total} {unit} done")
     return [future.result() for future in futures]
+
+
+def _partition(source: str, source_format: str, n: int, folder: str) -> shards.ShardPlan:
+    """shards.partition as tasks: the checksum, patients and encounters at once, then the tables
+    whose rows name an encounter (checked against the encounters' owners) side by side."""
+    tables = shards.begin_partition(source, source_format, folder)
+    checksum = checksum_task.submit(source, source_format)
+    first = [t for t in tables if t in ("patients", "encounters")]
+    splits = _done([split_task.submit(source, source_format, n, folder, t) for t in first],
+                   "split", len(tables), unit="tables")
+    splits += _done([split_task.submit(source, source_format, n, folder, t) for t in tables if t not in first],
+                    "split", len(tables), already=len(first), unit="tables")
+    return shards.finish_partition(source, source_format, n, folder, date.today().isoformat(), splits,
+                                   checksum.result())
 
 
 @flow(name="cramp-audit-sharded", log_prints=False, persist_result=False)
@@ -79,8 +96,7 @@ def sharded_flow(request: dict[str, Any], run_id: str) -> dict[str, Any]:
     n = req.shards
     folder = work_dir(req, run_id)
     logger.info(f"partitioning {req.source} into {n} shards in {folder}")
-    plan: shards.ShardPlan = partition_task.submit(req.source, run.source_format, n, str(folder),
-                                                   date.today().isoformat()).result()
+    plan = _partition(req.source, run.source_format, n, str(folder))
     run.extract_date = date.fromisoformat(plan.extract_date)
     run.source_checksum = plan.source_checksum
     loads: list[shards.ShardLoad] = _done([load_task.submit(plan, k, run_id) for k in range(n)], "validated", n)

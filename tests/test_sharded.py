@@ -117,6 +117,20 @@ def test_checks_across_shards_are_settled_as_in_one_run(tmp_path, prefect_server
     assert_same(single, sharded, 2, "local")
 
 
+def test_an_extract_without_encounters_is_sharded_as_one_run(tmp_path, prefect_server):
+    """encounters.csv is optional: without it there are no owners to check rows against, in a shard
+    as in a single run (the partition once failed on it)."""
+    patients = [{**DEFAULT_PATIENT, "patient_id": f"P{i}"} for i in range(8)]
+    diagnoses = [{**DEFAULT_DIAGNOSIS, "patient_id": f"P{i}", "encounter_id": f"E{i}"} for i in range(8)]
+    medications = [{**DEFAULT_MEDICATION, "patient_id": f"P{i}", "order_id": f"O{i % 6}"} for i in range(8)]
+    source = write_extract(tmp_path / "x", patients=patients, diagnoses=diagnoses, medications=medications)
+    assert not (source / "encounters.csv").exists()
+    env = prefect_env(tmp_path / "home", prefect_server)
+    single = run(source, tmp_path / "one", env, "--no-prefect")
+    assert single["cohort"] and {r[7] for r in single["quarantine"]} >= {"order_id:duplicate"}
+    assert_same(single, run(source, tmp_path / "two", env, "--shards", "2"), 2, "local")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
