@@ -119,7 +119,8 @@ def split_table(source: str, source_format: str, shards: int, work_dir: str, tab
     """One pass over one table of the extract (through its adapter): each batch's rows written to the
     Parquet folder of their patient's shard, the rows whose key came first in another shard noted for
     that shard, and, for encounters, every encounter's owner kept for the other tables' splits. Tables
-    other than encounters can be split at once, each by its own task."""
+    other than encounters can be split at once, each by its own task. Parquet keeps the values exactly
+    as the adapter gave them, source file and row included, so quarantine rows are a single run's."""
     work = Path(work_dir)
     extract = BY_FORMAT[source_format].read(Path(source))
     extra_skipped = len(extract.skipped)  # the adapter's own (not a table's): counted by finish_partition
