@@ -329,10 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     from cramp_audit.config import ConfigError
     from cramp_audit.db import DatabaseBusyError, DatabaseWriteError, NoDatabaseError, NotADatabaseError, first_line
     from cramp_audit.flows.quiet import release_frames  # Prefect keeps a failed run's exception: see there
-    from cramp_audit.flows.sharded import ClusterUsageError
     from cramp_audit.ledger import UnreportableRunError
     from cramp_audit.reports import ReportWriteError
     from cramp_audit.session import RunTerminated
+    from cramp_audit.shards import ClusterUsageError
     from cramp_audit.sql_shell import SqlError
 
     command = None

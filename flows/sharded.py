@@ -31,10 +31,6 @@ evaluate_task = task(shards.evaluate_shard, name="evaluate-shard", retries=1, re
 LOCAL = "local"
 
 
-class ClusterUsageError(Exception):
-    """`--dask` without a Prefect server: bad usage (exit 2)."""
-
-
 def work_dir(request: AuditRequest, run_id: str) -> Path:
     """Where the shards live: CRAMP_AUDIT_WORK (a folder every worker reads, for a real cluster), else
     beside the database (a local cluster's workers share this machine's disk)."""
@@ -138,7 +134,7 @@ def refuse_without_server(request: AuditRequest) -> None:
     from cramp_audit.flows.local_server import uses_server
 
     if request.dask_address and not uses_server():
-        raise ClusterUsageError(f"--dask {request.dask_address} needs PREFECT_API_URL set to a Prefect server "
+        raise shards.ClusterUsageError(f"--dask {request.dask_address} needs PREFECT_API_URL set to a Prefect server "
                                 "that this machine and every worker reach (`prefect server start`)")
 
 
