@@ -109,15 +109,21 @@ def shard_ids(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, shards: int) 
     return ids.join(of_patient, on="patient_id", how="left", nulls_equal=True, maintain_order="left")["shard"]
 
 
-def begin_partition(source: str, source_format: str, work_dir: str) -> list[str]:
+# Split first: the tables whose rows name no encounter. The others are checked against the owners
+# the encounters' split writes, so they wait for it (and can then be split side by side).
+FIRST_SPLIT = ("patients", "encounters")
+
+
+def begin_partition(source: str, source_format: str, work_dir: str) -> list[list[str]]:
     """A fresh work folder (a re-run starts again from the extract); returns the extract's tables in
-    the order a single run validates them. Encounters, when present, are split before the tables whose
-    rows name an encounter (`split_table` checks those against the encounters' owners)."""
+    the waves they are split in: FIRST_SPLIT, then the rest, each in the order a single run validates
+    them. The tables of one wave can be split at once."""
     work = Path(work_dir)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     extract = BY_FORMAT[source_format].read(Path(source))
-    return [table.name for table in TABLES if table.name in extract.tables]
+    present = [table.name for table in TABLES if table.name in extract.tables]
+    return [[t for t in present if t in FIRST_SPLIT], [t for t in present if t not in FIRST_SPLIT]]
 
 
 def split_table(source: str, source_format: str, shards: int, work_dir: str, table_name: str) -> TableSplit:
@@ -165,11 +171,11 @@ def finish_partition(source: str, source_format: str, shards: int, work_dir: str
 
 def partition(source: str, source_format: str, shards: int, work_dir: str, run_date: str) -> ShardPlan:
     """The whole partition in this process, table by table (the sharded flow runs the same steps as
-    tasks, the tables after encounters side by side)."""
-    tables = begin_partition(source, source_format, work_dir)
+    tasks, each wave's tables side by side)."""
+    waves = begin_partition(source, source_format, work_dir)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-checksum") as worker:
         checksum = worker.submit(extract_checksum, source, source_format)
-        splits = [split_table(source, source_format, shards, work_dir, name) for name in tables]
+        splits = [split_table(source, source_format, shards, work_dir, name) for wave in waves for name in wave]
         return finish_partition(source, source_format, shards, work_dir, run_date, splits, checksum.result())
 
 

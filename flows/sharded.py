@@ -62,15 +62,14 @@ def _done(futures: Iterable[PrefectFuture], what: str, total: int, already: int 
 
 
 def _partition(source: str, source_format: str, n: int, folder: str) -> shards.ShardPlan:
-    """shards.partition as tasks: the checksum, patients and encounters at once, then the tables
-    whose rows name an encounter (checked against the encounters' owners) side by side."""
-    tables = shards.begin_partition(source, source_format, folder)
+    """shards.partition as tasks: the checksum beside the splits, each wave's tables at once."""
+    waves = shards.begin_partition(source, source_format, folder)
     checksum = checksum_task.submit(source, source_format)
-    first = [t for t in tables if t in ("patients", "encounters")]
-    splits = _done([split_task.submit(source, source_format, n, folder, t) for t in first],
-                   "split", len(tables), unit="tables")
-    splits += _done([split_task.submit(source, source_format, n, folder, t) for t in tables if t not in first],
-                    "split", len(tables), already=len(first), unit="tables")
+    total = sum(len(wave) for wave in waves)
+    splits: list[shards.TableSplit] = []
+    for wave in waves:
+        splits += _done([split_task.submit(source, source_format, n, folder, t) for t in wave],
+                        "split", total, already=len(splits), unit="tables")
     return shards.finish_partition(source, source_format, n, folder, date.today().isoformat(), splits,
                                    checksum.result())
 
