@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 
+import duckdb
 import pytest
 from conftest import REPO, SAMPLE, cramp_audit, prefect_env
 
@@ -133,3 +134,10 @@ def test_a_run_stopped_by_sigterm_through_prefect_prints_one_line_and_is_crashed
 
     [flow_run] = asyncio.run(recorded())
     assert flow_run.state.is_crashed() and "termination signal" in flow_run.state.message
+    con = duckdb.connect(db, read_only=True)
+    try:  # the line's claim: the run is marked failed, and nothing of it was published
+        [(status, run_id)] = con.execute("SELECT status, run_id FROM audit.runs").fetchall()
+        [(published,)] = con.execute("SELECT count(*) FROM audit.rule_results WHERE run_id = ?", [run_id]).fetchall()
+    finally:
+        con.close()
+    assert (status, published) == ("failed", 0)
